@@ -1,0 +1,114 @@
+/*
+ * deepkern.h — the only ABI that crosses JNI.
+ *
+ * Plain C functions over typed descriptor structs. Every function returns a dk_status; on failure
+ * the calling thread's last-error message (dk_last_error) names the argument that was wrong.
+ * No C++ type and no exception crosses this boundary. The contract every kernel keeps is written
+ * down in native/KERNELS.md.
+ */
+#ifndef DEEPKERN_H
+#define DEEPKERN_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define DK_API __declspec(dllexport)
+#else
+#define DK_API __attribute__((visibility("default")))
+#endif
+
+/* ---- status and errors ------------------------------------------------------------------- */
+
+typedef enum dk_status {
+    DK_OK = 0,
+    DK_INVALID_ARGUMENT = 1, /* a shape, stride, size or value is wrong; the message names it   */
+    DK_NULL_POINTER = 2,     /* a required pointer was null; the message names it               */
+    DK_UNSUPPORTED = 3,      /* no implementation of the chosen backend supports the descriptor */
+    DK_UNAVAILABLE = 4,      /* the backend cannot run here (no GPU, no driver, ...)            */
+    DK_OUT_OF_MEMORY = 5,
+    DK_INTERNAL = 6          /* a library bug or an unexpected failure of a vendor library      */
+} dk_status;
+
+/* The calling thread's message for the last failed call ("" when none). Valid until the next
+ * deepkern call on the same thread. */
+DK_API const char *dk_last_error(void);
+
+/* ---- backends ----------------------------------------------------------------------------- */
+
+typedef enum dk_backend {
+    DK_BACKEND_NATIVE = 1, /* hand-written C++ kernels, reference as the fallback */
+    DK_BACKEND_ONEDNN = 2, /* oneDNN primitives, reference as the fallback        */
+    DK_BACKEND_CUDA = 3,   /* hand-written CUDA kernels (libdeepkern_cuda)        */
+    DK_BACKEND_REF = 4     /* the naive reference kernels alone (tests)           */
+} dk_backend;
+
+/* DK_OK when the backend can run on this machine; otherwise DK_UNAVAILABLE with the reason in
+ * dk_last_error() (for example "no CUDA driver or GPU found"). */
+DK_API dk_status dk_backend_check(dk_backend backend);
+
+/* ---- library information ------------------------------------------------------------------ */
+
+DK_API const char *dk_version(void);
+/* Space-separated CPU features found by CPUID and enabled by the OS (e.g. "sse4.2 avx2 fma
+ * avx512f avx512bw avx512vl avx512bf16 amx-tile"). */
+DK_API const char *dk_cpu_features(void);
+/* The instruction set the run-time dispatch chose for CPU kernels: "avx512", "avx2" or "generic". */
+DK_API const char *dk_cpu_isa(void);
+
+/* ---- threads ------------------------------------------------------------------------------ */
+
+/* The number of threads native and oneDNN implementations may use, summed over all concurrent
+ * calls: concurrent callers share this budget instead of each starting a full team, so the
+ * cores are never oversubscribed. Default: the number of available processors. n >= 1. */
+DK_API dk_status dk_set_num_threads(int32_t n);
+DK_API int32_t dk_get_num_threads(void);
+/* The largest number of worker threads that were running at once since the last reset (tests). */
+DK_API int32_t dk_peak_threads_in_use(void);
+DK_API void dk_reset_peak_threads_in_use(void);
+
+/* ---- memory ------------------------------------------------------------------------------- */
+
+/* 64-byte aligned host memory, for tensors. bytes >= 0; *out is set to NULL for 0 bytes. */
+DK_API dk_status dk_alloc(void **out, int64_t bytes);
+DK_API void dk_free(void *p);
+
+/* ---- matmul: C = alpha * op(A) * op(B) + beta * C ------------------------------------------
+ * Row-major. op(A) is m x k, op(B) is k x n, C is m x n.
+ * A is stored m x k (lda >= k), or k x m when trans_a (lda >= m); B likewise (ldb >= n, or >= k
+ * when trans_b); ldc >= n. beta == 0 overwrites C without reading it (C may hold NaN);
+ * otherwise C is accumulated into. C must not alias A or B. Leading dimensions are checked only
+ * for matrices that have at least one element. */
+typedef struct dk_matmul_desc {
+    int64_t m, n, k;
+    int32_t trans_a, trans_b; /* 0 or 1 */
+    int64_t lda, ldb, ldc;    /* in elements */
+    float alpha, beta;
+} dk_matmul_desc;
+
+/* c_len, a_len, b_len: the number of floats readable (writable for c) at each pointer. The call
+ * fails before touching memory if a matrix does not fit its buffer. */
+DK_API dk_status dk_matmul(dk_backend backend, const dk_matmul_desc *desc,
+                           float *c, int64_t c_len,
+                           const float *a, int64_t a_len,
+                           const float *b, int64_t b_len);
+
+/* The name of the implementation dk_matmul would run for this descriptor (e.g. "ref",
+ * "onednn"), or NULL with the error set if the descriptor is invalid or the backend unavailable. */
+DK_API const char *dk_matmul_impl_name(dk_backend backend, const dk_matmul_desc *desc);
+
+/* ---- probes (benchmarks) ------------------------------------------------------------------ */
+
+/* Runs an FMA-bound loop (independent vector accumulators, no memory traffic) on the calling
+ * thread for about `iterations` x 24 vector FMAs and stores the achieved single-thread fp32
+ * GFLOP/s. The loop uses the ISA dk_cpu_isa() reports. iterations >= 1. */
+DK_API dk_status dk_fma_peak_gflops(int64_t iterations, double *gflops);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DEEPKERN_H */

@@ -1,0 +1,84 @@
+#include "backend.h"
+
+#include "cuda/dk_cuda.h"
+#include "error.h"
+#include "matmul.h"
+
+#include <dlfcn.h>
+#include <string>
+
+namespace dk {
+
+namespace {
+
+// libdeepkern_cuda, found by soname: already loaded by the Java side from the native jar, or
+// next to libdeepkern ($ORIGIN runpath), or on the library path. Loaded once.
+struct CudaLibrary {
+    decltype(&dkc_device_count) device_count = nullptr;
+    decltype(&dkc_matmul) matmul = nullptr;
+    std::string unavailable; // the reason, empty when usable
+};
+
+const CudaLibrary &cuda_library() {
+    static const CudaLibrary lib = [] {
+        CudaLibrary l;
+        void *h = dlopen("libdeepkern_cuda.so", RTLD_NOW | RTLD_LOCAL);
+        if (!h) {
+            l.unavailable = "libdeepkern_cuda was not built or not found (built without nvcc?)";
+            return l;
+        }
+        l.device_count = reinterpret_cast<decltype(&dkc_device_count)>(dlsym(h, "dkc_device_count"));
+        l.matmul = reinterpret_cast<decltype(&dkc_matmul)>(dlsym(h, "dkc_matmul"));
+        if (!l.device_count || !l.matmul) {
+            l.unavailable = "libdeepkern_cuda does not match this libdeepkern (missing symbols)";
+            return l;
+        }
+        char msg[256] = {0};
+        int count = 0;
+        if (l.device_count(&count, msg, sizeof msg) != 0 || count < 1)
+            l.unavailable = msg[0] ? msg : "no CUDA driver or GPU found";
+        return l;
+    }();
+    return lib;
+}
+
+void run_cuda_status(int status, const char *msg) {
+    if (status != 0) fail(static_cast<dk_status>(status), msg);
+}
+
+} // namespace
+
+void require_backend(dk_backend backend) {
+    switch (backend) {
+    case DK_BACKEND_NATIVE:
+    case DK_BACKEND_REF: return;
+    case DK_BACKEND_ONEDNN:
+#ifdef DK_HAVE_ONEDNN
+        return;
+#else
+        fail(DK_UNAVAILABLE, "this libdeepkern was built without oneDNN");
+#endif
+    case DK_BACKEND_CUDA:
+        if (!cuda_library().unavailable.empty()) fail(DK_UNAVAILABLE, cuda_library().unavailable);
+        return;
+    }
+    fail(DK_INVALID_ARGUMENT, format("backend must be one of NATIVE, ONEDNN, CUDA, REF; got %d", backend));
+}
+
+// The cuda backend's matmul: forwards device pointers to libdeepkern_cuda.
+extern const MatmulImpl matmul_cuda = {
+    "cuda",
+    [](const dk_matmul_desc &) { return true; },
+    [](const MatmulArgs &x) {
+        char msg[256] = {0};
+        run_cuda_status(cuda_library().matmul(&x.d, x.c, x.a, x.b, msg, sizeof msg), msg);
+    },
+};
+
+} // namespace dk
+
+extern "C" dk_status dk_backend_check(dk_backend backend) {
+    return dk::guarded([&] { dk::require_backend(backend); });
+}
+
+extern "C" const char *dk_version(void) { return DK_VERSION; }

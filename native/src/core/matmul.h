@@ -1,0 +1,40 @@
+// matmul: the shape function, the implementation interface, and the registry's lists.
+#pragma once
+
+#include "deepkern.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace dk {
+
+// Buffers of a validated call. Shapes are in the descriptor; every implementation may assume
+// what check_matmul established: m, n, k >= 1, alpha != 0, the leading dimensions and buffer
+// lengths cover every element it reads or writes, and C does not overlap A or B.
+struct MatmulArgs {
+    const dk_matmul_desc &d;
+    float *c;
+    const float *a;
+    const float *b;
+};
+
+struct MatmulImpl {
+    const char *name;
+    bool (*supports)(const dk_matmul_desc &d);
+    void (*run)(const MatmulArgs &args); // throws dk::Error on failure
+};
+
+// The one shape function: throws dk::Error naming the argument that is wrong.
+void check_matmul(const dk_matmul_desc *d, const float *c, int64_t c_len, const float *a,
+                  int64_t a_len, const float *b, int64_t b_len);
+
+// The ordered implementation list for a backend; the first that supports a descriptor runs.
+// Throws DK_UNAVAILABLE for a backend that cannot run here.
+const std::vector<const MatmulImpl *> &matmul_impls(dk_backend backend);
+
+// Element (i, j) of op(X) for a row-major X with leading dimension ld.
+inline int64_t op_index(bool trans, int64_t i, int64_t j, int64_t ld) {
+    return trans ? j * ld + i : i * ld + j;
+}
+
+} // namespace dk

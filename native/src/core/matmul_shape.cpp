@@ -1,0 +1,61 @@
+#include "error.h"
+#include "matmul.h"
+
+namespace dk {
+
+namespace {
+
+// Elements spanned by a rows x cols row-major matrix with leading dimension ld:
+// (rows - 1) * ld + cols, or 0 when it has no element. Checks ld and 64-bit overflow.
+int64_t extent(const char *name, const char *ld_name, int64_t rows, int64_t cols, int64_t ld) {
+    if (rows == 0 || cols == 0) return 0;
+    if (ld < cols)
+        fail(DK_INVALID_ARGUMENT, format("%s (%lld) must be >= %lld, the row length of %s as stored",
+                                         ld_name, (long long)ld, (long long)cols, name));
+    int64_t span;
+    if (__builtin_mul_overflow(rows - 1, ld, &span) || __builtin_add_overflow(span, cols, &span))
+        fail(DK_INVALID_ARGUMENT, format("%s: %lld rows with %s = %lld overflow a 64-bit size", name,
+                                         (long long)rows, ld_name, (long long)ld));
+    return span;
+}
+
+void check_buffer(const char *name, const float *p, int64_t len, int64_t needed) {
+    if (len < 0) fail(DK_INVALID_ARGUMENT, format("%s_len must be >= 0, got %lld", name, (long long)len));
+    if (needed == 0) return;
+    if (!p) fail(DK_NULL_POINTER, format("%s must not be null", name));
+    if (len < needed)
+        fail(DK_INVALID_ARGUMENT, format("%s needs %lld floats for its shape and leading dimension, but its "
+                                         "buffer holds %lld", name, (long long)needed, (long long)len));
+}
+
+bool overlap(const float *p, int64_t p_len, const float *q, int64_t q_len) {
+    if (p_len == 0 || q_len == 0) return false;
+    return p < q + q_len && q < p + p_len;
+}
+
+} // namespace
+
+void check_matmul(const dk_matmul_desc *d, const float *c, int64_t c_len, const float *a, int64_t a_len,
+                  const float *b, int64_t b_len) {
+    if (!d) fail(DK_NULL_POINTER, "desc must not be null");
+    if (d->m < 0) fail(DK_INVALID_ARGUMENT, format("m must be >= 0, got %lld", (long long)d->m));
+    if (d->n < 0) fail(DK_INVALID_ARGUMENT, format("n must be >= 0, got %lld", (long long)d->n));
+    if (d->k < 0) fail(DK_INVALID_ARGUMENT, format("k must be >= 0, got %lld", (long long)d->k));
+    if (d->trans_a != 0 && d->trans_a != 1) fail(DK_INVALID_ARGUMENT, format("trans_a must be 0 or 1, got %d", d->trans_a));
+    if (d->trans_b != 0 && d->trans_b != 1) fail(DK_INVALID_ARGUMENT, format("trans_b must be 0 or 1, got %d", d->trans_b));
+
+    const int64_t a_rows = d->trans_a ? d->k : d->m, a_cols = d->trans_a ? d->m : d->k;
+    const int64_t b_rows = d->trans_b ? d->n : d->k, b_cols = d->trans_b ? d->k : d->n;
+    // A and B are read only when the product has an element and a nonzero inner dimension.
+    const bool reads_ab = d->m > 0 && d->n > 0 && d->k > 0;
+    const int64_t a_need = reads_ab ? extent("a", "lda", a_rows, a_cols, d->lda) : 0;
+    const int64_t b_need = reads_ab ? extent("b", "ldb", b_rows, b_cols, d->ldb) : 0;
+    const int64_t c_need = extent("c", "ldc", d->m, d->n, d->ldc);
+    check_buffer("c", c, c_len, c_need);
+    check_buffer("a", a, a_len, a_need);
+    check_buffer("b", b, b_len, b_need);
+    if (overlap(c, c_need, a, a_need)) fail(DK_INVALID_ARGUMENT, "c must not overlap a");
+    if (overlap(c, c_need, b, b_need)) fail(DK_INVALID_ARGUMENT, "c must not overlap b");
+}
+
+} // namespace dk

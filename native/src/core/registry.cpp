@@ -1,0 +1,35 @@
+// The implementation registry: per operation and backend, an ordered list; the first
+// implementation that supports a descriptor runs, and the reference catches the rest.
+// Adding an implementation is one file plus one line here.
+#include "backend.h"
+#include "error.h"
+#include "matmul.h"
+
+namespace dk {
+
+extern const MatmulImpl matmul_ref;
+#ifdef DK_HAVE_ONEDNN
+extern const MatmulImpl matmul_onednn;
+#endif
+extern const MatmulImpl matmul_cuda;
+
+const std::vector<const MatmulImpl *> &matmul_impls(dk_backend backend) {
+    static const std::vector<const MatmulImpl *> native = {&matmul_ref};
+#ifdef DK_HAVE_ONEDNN
+    static const std::vector<const MatmulImpl *> onednn = {&matmul_onednn, &matmul_ref};
+#endif
+    static const std::vector<const MatmulImpl *> cuda = {&matmul_cuda};
+    static const std::vector<const MatmulImpl *> ref = {&matmul_ref};
+    require_backend(backend);
+    switch (backend) {
+#ifdef DK_HAVE_ONEDNN
+    case DK_BACKEND_ONEDNN: return onednn;
+#endif
+    case DK_BACKEND_NATIVE: return native;
+    case DK_BACKEND_CUDA: return cuda;
+    case DK_BACKEND_REF: return ref;
+    default: fail(DK_UNSUPPORTED, format("matmul has no implementation on backend %d", backend));
+    }
+}
+
+} // namespace dk

@@ -1,0 +1,41 @@
+// A minimal test harness: TEST(name) registers a case; CHECK records a failure and goes on.
+// `dk_tests NAME` runs one case (ctest registers each one), `dk_tests` runs all.
+#pragma once
+
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <string>
+
+namespace dkt {
+
+struct Registry {
+    std::map<std::string, std::function<void()>> cases;
+    int failures = 0;
+    static Registry &get() {
+        static Registry r;
+        return r;
+    }
+};
+
+struct Register {
+    Register(const char *name, std::function<void()> fn) { Registry::get().cases[name] = std::move(fn); }
+};
+
+inline bool check(bool ok, const char *file, int line, const std::string &what) {
+    if (!ok) {
+        ++Registry::get().failures;
+        if (Registry::get().failures <= 50) std::fprintf(stderr, "%s:%d: FAILED: %s\n", file, line, what.c_str());
+    }
+    return ok;
+}
+
+} // namespace dkt
+
+#define TEST(name)                                                                                          \
+    static void test_##name();                                                                             \
+    static dkt::Register register_##name(#name, test_##name);                                              \
+    static void test_##name()
+
+#define CHECK(cond) dkt::check((cond), __FILE__, __LINE__, #cond)
+#define CHECK_MSG(cond, msg) dkt::check((cond), __FILE__, __LINE__, std::string(#cond) + " -- " + (msg))
