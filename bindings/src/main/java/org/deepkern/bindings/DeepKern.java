@@ -1,0 +1,104 @@
+package org.deepkern.bindings;
+
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.PointerPointer;
+import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.Const;
+import org.bytedeco.javacpp.annotation.Name;
+import org.bytedeco.javacpp.annotation.Platform;
+import org.bytedeco.javacpp.annotation.Properties;
+
+/**
+ * JavaCPP mapping of {@code native/include/deepkern.h}, the library's only ABI. Every function
+ * returns a status code ({@link #DK_OK} on success); the message of a failure is
+ * {@link #dk_last_error()} on the same thread. This class is the raw binding: the Java API in
+ * module {@code java} turns statuses into exceptions.
+ *
+ * <p>Loading: oneDNN's {@code libgomp.so.1} and {@code libdnnl.so.3} are loaded from the
+ * org.bytedeco:dnnl jar, {@code libdeepkern_cuda.so} from this module's platform jar when it was
+ * built (a missing one is not an error: the cuda backend then reports itself unavailable), then
+ * {@code libdeepkern.so} and the JNI library.
+ */
+@Properties(value = @Platform(
+        include = "deepkern.h",
+        link = "deepkern",
+        preload = {"gomp@.1", "dnnl@.3", "deepkern_cuda"},
+        preloadresource = "/org/bytedeco/dnnl/"))
+public final class DeepKern {
+    static {
+        Loader.load();
+    }
+
+    private DeepKern() {}
+
+    /** Loads the native libraries (idempotent); throws UnsatisfiedLinkError when they cannot load. */
+    public static void load() {
+        Loader.load(DeepKern.class);
+    }
+
+    // ---- dk_status ----
+    public static final int DK_OK = 0, DK_INVALID_ARGUMENT = 1, DK_NULL_POINTER = 2, DK_UNSUPPORTED = 3,
+            DK_UNAVAILABLE = 4, DK_OUT_OF_MEMORY = 5, DK_INTERNAL = 6;
+
+    // ---- dk_backend ----
+    public static final int DK_BACKEND_NATIVE = 1, DK_BACKEND_ONEDNN = 2, DK_BACKEND_CUDA = 3, DK_BACKEND_REF = 4;
+
+    public static native @Cast("const char*") String dk_last_error();
+
+    public static native @Cast("int") int dk_backend_check(@Cast("dk_backend") int backend);
+
+    public static native @Cast("const char*") String dk_version();
+
+    public static native @Cast("const char*") String dk_cpu_features();
+
+    public static native @Cast("const char*") String dk_cpu_isa();
+
+    public static native @Cast("int") int dk_set_num_threads(int n);
+
+    public static native int dk_get_num_threads();
+
+    public static native int dk_peak_threads_in_use();
+
+    public static native void dk_reset_peak_threads_in_use();
+
+    public static native @Cast("int") int dk_alloc(@Cast("void**") PointerPointer<?> out, long bytes);
+
+    public static native void dk_free(Pointer p);
+
+    /** {@code dk_matmul_desc}: C = alpha * op(A) * op(B) + beta * C, row-major, see deepkern.h. */
+    @Name("dk_matmul_desc")
+    public static final class MatmulDesc extends Pointer {
+        static {
+            Loader.load();
+        }
+
+        /** A zero-initialized descriptor; free it with {@link #close()}. */
+        public MatmulDesc() {
+            super((Pointer) null);
+            allocate();
+        }
+
+        private native void allocate();
+
+        public native long m(); public native MatmulDesc m(long v);
+        public native long n(); public native MatmulDesc n(long v);
+        public native long k(); public native MatmulDesc k(long v);
+        public native @Name("trans_a") int transA(); public native MatmulDesc transA(int v);
+        public native @Name("trans_b") int transB(); public native MatmulDesc transB(int v);
+        public native long lda(); public native MatmulDesc lda(long v);
+        public native long ldb(); public native MatmulDesc ldb(long v);
+        public native long ldc(); public native MatmulDesc ldc(long v);
+        public native float alpha(); public native MatmulDesc alpha(float v);
+        public native float beta(); public native MatmulDesc beta(float v);
+    }
+
+    public static native @Cast("int") int dk_matmul(@Cast("dk_backend") int backend, @Const MatmulDesc desc,
+            FloatPointer c, long c_len, @Const FloatPointer a, long a_len, @Const FloatPointer b, long b_len);
+
+    public static native @Cast("const char*") String dk_matmul_impl_name(@Cast("dk_backend") int backend,
+            @Const MatmulDesc desc);
+
+    public static native @Cast("int") int dk_fma_peak_gflops(long iterations, double[] gflops);
+}

@@ -1,0 +1,94 @@
+package org.deepkern;
+
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.PointerPointer;
+import org.deepkern.backend.NativeLib;
+import org.deepkern.bindings.DeepKern;
+
+import java.lang.ref.Cleaner;
+import java.nio.FloatBuffer;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A block of 64-byte aligned off-heap floats shared by a tensor and its views, reference counted:
+ * the last {@link #release()} frees it at once. The Cleaner frees a storage that was never
+ * released, when the GC finds it unreachable; that is the fallback, not the plan.
+ */
+final class Storage {
+    private static final Cleaner CLEANER = Cleaner.create();
+    static final AtomicLong LIVE_ALLOCATIONS = new AtomicLong();
+    static final AtomicLong LIVE_BYTES = new AtomicLong();
+
+    final Device device;
+    final long length; // floats
+    final FloatPointer pointer;
+    private final FloatBuffer buffer; // null for more than Integer.MAX_VALUE floats
+    private final Cleaner.Cleanable cleanable;
+    private int refs = 1;
+
+    Storage(Device device, long length) {
+        if (device.type() != Device.Type.CPU)
+            throw new UnsupportedOperationException("tensors on " + device + " are not supported yet: "
+                    + "the cuda backend is " + org.deepkern.backend.Backends.get("cuda").availability().describe());
+        this.device = device;
+        this.length = length;
+        final long bytes;
+        try {
+            bytes = Math.multiplyExact(length, (long) Float.BYTES);
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("a tensor of " + length + " floats overflows a 64-bit byte size");
+        }
+        NativeLib.load();
+        Pointer raw;
+        try (PointerPointer<Pointer> out = new PointerPointer<>(1)) {
+            NativeLib.check(DeepKern.dk_alloc(out, bytes));
+            raw = out.get(0);
+        }
+        this.pointer = new FloatPointer(raw).capacity(length);
+        this.buffer = length == 0 ? FloatBuffer.allocate(0)
+                : length <= Integer.MAX_VALUE ? pointer.asBuffer() : null;
+        LIVE_ALLOCATIONS.incrementAndGet();
+        LIVE_BYTES.addAndGet(bytes);
+        this.cleanable = CLEANER.register(this, new Free(raw, bytes));
+    }
+
+    /** The whole storage as a buffer indexed from 0; shares memory. */
+    FloatBuffer buffer() {
+        if (buffer == null)
+            throw new UnsupportedOperationException("a storage of " + length + " floats is too large for a Java buffer");
+        return buffer.duplicate();
+    }
+
+    synchronized void retain() {
+        if (refs == 0) throw new IllegalStateException("storage already freed");
+        ++refs;
+    }
+
+    void release() {
+        boolean free;
+        synchronized (this) {
+            if (refs == 0) return;
+            free = --refs == 0;
+        }
+        if (free) cleanable.clean();
+    }
+
+    /** Frees the memory; holds no reference to the Storage so that the Cleaner can run. */
+    private static final class Free implements Runnable {
+        private final Pointer raw;
+        private final long bytes;
+
+        Free(Pointer raw, long bytes) {
+            this.raw = raw;
+            this.bytes = bytes;
+        }
+
+        @Override
+        public void run() {
+            DeepKern.dk_free(raw);
+            LIVE_ALLOCATIONS.decrementAndGet();
+            LIVE_BYTES.addAndGet(-bytes);
+        }
+    }
+}

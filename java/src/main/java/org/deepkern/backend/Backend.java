@@ -1,0 +1,52 @@
+package org.deepkern.backend;
+
+import org.deepkern.Device;
+import org.deepkern.Tensor;
+import org.deepkern.ops.MatmulSpec;
+
+/**
+ * One way of running the operations: {@code java} (the plain-Java reference), {@code native}
+ * (deepkern's C++ kernels), {@code onednn} (oneDNN) or {@code cuda} (deepkern's CUDA kernels).
+ * Backends are found with {@link java.util.ServiceLoader}; pick one with {@link Backends}.
+ *
+ * <p>Operations validate their arguments once, in the op's shape function (e.g.
+ * {@link MatmulSpec}), and then call the backend's kernel hook with the validated spec.
+ */
+public abstract class Backend {
+    /** The backend's name: java, native, onednn or cuda. */
+    public abstract String name();
+
+    /** The device whose tensors this backend computes on. */
+    public abstract Device device();
+
+    /** Whether this backend can run here; computed once. */
+    public abstract Availability availability();
+
+    public final boolean isAvailable() {
+        return availability().available();
+    }
+
+    /** Throws {@link BackendUnavailableException} with the reason when this backend cannot run here. */
+    public final void requireAvailable() {
+        Availability a = availability();
+        if (!a.available()) throw new BackendUnavailableException("backend " + name() + " is unavailable: " + a.reason());
+    }
+
+    // ---- kernel hooks: arguments are validated by the op's shape function ----
+
+    /**
+     * C = alpha * op(A) * op(B) + beta * C for 2-D tensors described by {@code spec}; beta = 0
+     * overwrites C without reading it.
+     */
+    public abstract void matmul(MatmulSpec spec, Tensor c, Tensor a, Tensor b);
+
+    /** The name of the implementation this backend would run for {@code spec} (for tests and reports). */
+    public String matmulImplementation(MatmulSpec spec) {
+        return name();
+    }
+
+    @Override
+    public String toString() {
+        return name();
+    }
+}
