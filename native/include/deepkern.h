@@ -104,7 +104,8 @@ DK_API const char *dk_matmul_impl_name(dk_backend backend, const dk_matmul_desc 
 
 /* Runs an FMA-bound loop (independent vector accumulators, no memory traffic) on the calling
  * thread for about `iterations` x 24 vector FMAs and stores the achieved single-thread fp32
- * GFLOP/s. The loop uses the ISA dk_cpu_isa() reports. iterations >= 1. */
+ * GFLOP/s of the timed loop. An untimed warm-up of iterations / 16 + 1 iterations runs first. The
+ * loop uses the ISA dk_cpu_isa() reports. iterations >= 1. */
 DK_API dk_status dk_fma_peak_gflops(int64_t iterations, double *gflops);
 
 #ifdef __cplusplus

@@ -1,0 +1,89 @@
+package org.deepkern.bench;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Turns a JMH JSON result file into a Markdown table: one row per benchmark and parameter set,
+ * the median time per operation, GFLOP/s where the benchmark's work is known, and for MatmulBench
+ * the ratio to onednn measured in the same run.
+ *
+ * <pre>java -cp bench/target/benchmarks.jar org.deepkern.bench.BenchReport results.json</pre>
+ */
+public final class BenchReport {
+    private BenchReport() {}
+
+    public static void main(String[] args) throws IOException {
+        if (args.length != 1) {
+            System.err.println("usage: BenchReport <jmh-result.json>");
+            System.exit(2);
+        }
+        JsonArray runs;
+        try (Reader r = Files.newBufferedReader(Path.of(args[0]))) {
+            runs = JsonParser.parseReader(r).getAsJsonArray();
+        }
+        Map<String, Double> onednnMicros = new TreeMap<>();
+        Map<JsonObject, Double> micros = new LinkedHashMap<>();
+        for (JsonElement e : runs) {
+            JsonObject run = e.getAsJsonObject();
+            double us = medianMicros(run);
+            micros.put(run, us);
+            JsonObject p = params(run);
+            if (run.get("benchmark").getAsString().endsWith("MatmulBench.matmul") && "onednn".equals(str(p, "backend")))
+                onednnMicros.put(str(p, "shape") + "/" + str(p, "threads"), us);
+        }
+        System.out.println("| benchmark | backend | shape | threads | median | GFLOP/s | vs onednn |");
+        System.out.println("|---|---|---|---|---:|---:|---:|");
+        for (Map.Entry<JsonObject, Double> m : micros.entrySet()) {
+            JsonObject run = m.getKey(), p = params(run);
+            String bench = run.get("benchmark").getAsString().replaceFirst(".*\\.bench\\.", "");
+            double us = m.getValue();
+            String gflops = "", ratio = "";
+            if (bench.equals("MatmulBench.matmul")) {
+                gflops = String.format("%.1f", Shapes.matmulFlops(str(p, "shape")) / us / 1e3);
+                Double base = onednnMicros.get(str(p, "shape") + "/" + str(p, "threads"));
+                if (base != null) ratio = String.format("%.2fx", base / us);
+            } else if (bench.equals("PeakBench.fmaPeakGflops")) {
+                gflops = String.format("%.1f", PeakBench.flopsPerCall(org.deepkern.Library.cpuIsa()) / us / 1e3);
+            }
+            System.out.printf("| %s | %s | %s | %s | %s | %s | %s |%n", bench, str(p, "backend"), str(p, "shape"),
+                    str(p, "threads"), formatMicros(us), gflops, ratio);
+        }
+    }
+
+    private static JsonObject params(JsonObject run) {
+        return run.has("params") ? run.getAsJsonObject("params") : new JsonObject();
+    }
+
+    private static String str(JsonObject o, String key) {
+        return o.has(key) ? o.get(key).getAsString() : "";
+    }
+
+    /** The median of the measurement iterations, in microseconds. */
+    private static double medianMicros(JsonObject run) {
+        JsonObject metric = run.getAsJsonObject("primaryMetric");
+        double score = metric.getAsJsonObject("scorePercentiles").get("50.0").getAsDouble();
+        String unit = metric.get("scoreUnit").getAsString();
+        return switch (unit) {
+            case "ns/op" -> score / 1e3;
+            case "us/op" -> score;
+            case "ms/op" -> score * 1e3;
+            case "s/op" -> score * 1e6;
+            default -> throw new IllegalArgumentException("unsupported JMH unit " + unit + " (use AverageTime)");
+        };
+    }
+
+    private static String formatMicros(double us) {
+        return us >= 1e4 ? String.format("%.2f ms", us / 1e3) : String.format("%.1f us", us);
+    }
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what the build needs and a fresh machine may lack: a JDK (17+), Maven, g++, CMake.
+# Idempotent; installs with apt-get only what is missing. Maven fetches the rest (JavaCPP, the
+# oneDNN jar, JMH, JUnit) from Maven Central during the build.
+set -euo pipefail
+
+missing=()
+command -v javac >/dev/null || missing+=(openjdk-17-jdk-headless)
+command -v mvn >/dev/null || missing+=(maven)
+command -v g++ >/dev/null || missing+=(g++)
+command -v cmake >/dev/null || missing+=(cmake)
+command -v make >/dev/null || missing+=(make)
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: not root; install these yourself: ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}"
+fi
+if ! command -v nvcc >/dev/null; then
+  echo "setup: nvcc not found; libdeepkern_cuda will not be built and the cuda backend will say so"
+fi

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Every test: the JUnit suites (run by the Maven build) and the native ctest suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash ci/setup.sh
+mvn -B package "$@"
+ctest --test-dir bindings/target/cmake --output-on-failure
