@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ci/setup.sh
 mvn -B package "$@"
+bash ci/check-package.sh
 ctest --test-dir bindings/target/cmake --output-on-failure
