@@ -93,6 +93,48 @@ DK_API int dkc_layernorm_backward(float *dx, float *dgamma, float *dbeta, const 
                                   const float *mean, const float *rstd, const float *gamma, int64_t rows, int64_t cols,
                                   dkc_stream stream);
 
+/* Batch norm over NCHW x (training mode): per channel c, the mean and biased variance over
+ * N, H, W; y = (x - mean) * rstd * gamma + beta (overwrites y, mean[C], rstd[C]). If running_mean
+ * and running_var are not NULL they are updated in place with `momentum` (running_var from the
+ * unbiased variance). The backward pass overwrites dx, dgamma and dbeta [C]. */
+DK_API int dkc_batchnorm_forward(float *y, float *mean, float *rstd, float *running_mean, float *running_var,
+                                 const float *x, const float *gamma, const float *beta, int64_t n, int64_t c,
+                                 int64_t hw, float eps, float momentum, dkc_stream stream);
+DK_API int dkc_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+                                  const float *mean, const float *rstd, const float *gamma, int64_t n, int64_t c,
+                                  int64_t hw, dkc_stream stream);
+
+/* 2-D pooling over NCHW: window kh x kw, stride sh x sw, zero padding ph x pw (padding never wins a
+ * max and is not counted by the average), out [N, C, OH, OW] with OH = (H + 2 ph - kh) / sh + 1.
+ * Max pooling writes the argmax (the index h * W + w within the channel) for the backward pass;
+ * a window entirely in the padding gives -inf and argmax -1. Backward overwrites dx. */
+typedef struct dkc_pool_desc {
+    int64_t n, c, h, w;
+    int32_t kh, kw, sh, sw, ph, pw;
+} dkc_pool_desc;
+DK_API int dkc_maxpool_forward(const dkc_pool_desc *desc, float *y, int32_t *argmax, const float *x,
+                               dkc_stream stream);
+DK_API int dkc_maxpool_backward(const dkc_pool_desc *desc, float *dx, const float *dy, const int32_t *argmax,
+                                dkc_stream stream);
+DK_API int dkc_avgpool_forward(const dkc_pool_desc *desc, float *y, const float *x, dkc_stream stream);
+DK_API int dkc_avgpool_backward(const dkc_pool_desc *desc, float *dx, const float *dy, dkc_stream stream);
+
+/* ---- convolution (implicit GEMM) -------------------------------------------------------------
+ * x [N, C, H, W], w [K, C, R, S], y [N, K, P, Q] with P = (H + 2 pad_h - dil_h (R - 1) - 1) / stride_h + 1
+ * (Q likewise). Forward: y = conv(x, w) + bias (bias [K] or NULL; overwrites y). Backward data
+ * overwrites dx; backward weights overwrites dw and, if not NULL, dbias [K]. */
+typedef struct dkc_conv_desc {
+    int64_t n, c, h, w, k;
+    int32_t r, s;
+    int32_t stride_h, stride_w, pad_h, pad_w, dil_h, dil_w;
+} dkc_conv_desc;
+DK_API int dkc_conv_forward(const dkc_conv_desc *desc, float *y, const float *x, const float *w, const float *bias,
+                            dkc_stream stream);
+DK_API int dkc_conv_backward_data(const dkc_conv_desc *desc, float *dx, const float *dy, const float *w,
+                                  dkc_stream stream);
+DK_API int dkc_conv_backward_weights(const dkc_conv_desc *desc, float *dw, float *dbias, const float *dy,
+                                     const float *x, dkc_stream stream);
+
 /* ---- optimizers (in place on param and state; n elements) ---------------------------------------
  * AdamW: m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; p -= lr (m_hat / (sqrt(v_hat) + eps) + wd p)
  * with bias corrections for step >= 1. SGD: g' = g + wd p; buf = momentum buf + g' (buf may be

@@ -79,7 +79,7 @@ __global__ __launch_bounds__(SIMT_THREADS) void sgemm_simt_64x64(const dk_matmul
 }
 
 template <int MATH, int BM, int BN, int WM, int WN>
-__global__ __launch_bounds__(WM *WN * 32) void gemm_mma(const dk_matmul_desc d, int act, float *c, const float *a,
+__global__ __launch_bounds__(WM *WN * 32, 1) void gemm_mma(const dk_matmul_desc d, int act, float *c, const float *a,
                                                         const float *b, const float *bias) {
     constexpr int BK = 16, NT = WM * WN * 32, TM = BM / WM, TN = BN / WN, MI = TM / 16, NI = TN / 8;
     static_assert(TM % 16 == 0 && TN % 8 == 0, "warp tile must be a multiple of 16 x 8");

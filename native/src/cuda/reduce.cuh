@@ -44,3 +44,17 @@ __device__ __forceinline__ DkMaxSum dk_warp_maxsum(DkMaxSum v) {
     }
     return v;
 }
+
+// Sum over the block (blockDim.x a multiple of 32, at most 1024); every thread gets the result.
+// Contains two barriers: every thread of the block must call it.
+__device__ __forceinline__ float dk_block_sum(float v) {
+    DK_SHARED(float, partial, [32]);
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
+    v = dk_warp_sum(v);
+    if (lane == 0) partial[warp] = v;
+    __syncthreads();
+    float total = 0.0f;
+    for (int w = 0; w < warps; ++w) total += partial[w]; // broadcast reads, the same order everywhere
+    __syncthreads();                                       // partial may be reused by the next call
+    return total;
+}
