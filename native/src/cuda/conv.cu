@@ -15,63 +15,64 @@ namespace {
 
 enum Mode { FWD = 0, BWD_DATA = 1, BWD_WEIGHTS = 2 };
 
+// Every extent and GEMM dimension fits 31 bits (checked by the launchers), so the index
+// arithmetic is 32-bit (64-bit division is a slow subroutine call on the GPU); only the final
+// element offsets are 64-bit.
 struct ConvGeom {
-    int64_t n, c, h, w, k, p, q;
+    int n, c, h, w, k, p, q;
     int r, s, sh, sw, ph, pw, dh, dw;
-    int64_t gm, gn, gk; // the GEMM's M, N, K
+    int gm, gn, gk; // the GEMM's M, N, K
 };
 
 constexpr int TILE = 64, BK = 16, THREADS = 256;
 
-__device__ __forceinline__ float x_at(const ConvGeom &g, const float *x, int64_t n, int64_t c, int64_t ih,
-                                      int64_t iw) {
-    return ih >= 0 && ih < g.h && iw >= 0 && iw < g.w ? x[((n * g.c + c) * g.h + ih) * g.w + iw] : 0.0f;
+__device__ __forceinline__ float x_at(const ConvGeom &g, const float *x, int n, int c, int ih, int iw) {
+    return ih >= 0 && ih < g.h && iw >= 0 && iw < g.w ? x[((int64_t(n) * g.c + c) * g.h + ih) * g.w + iw] : 0.0f;
 }
 
 template <int MODE>
-__device__ __forceinline__ float load_a(const ConvGeom &g, const float *a, int64_t m, int64_t kd) {
-    if (MODE == FWD) return a[m * g.gk + kd]; // w[k][(c,r,s)]
-    if (MODE == BWD_DATA) {                   // w[k][c=m][r][s], kd = (k, r, s)
-        const int64_t rs = g.r * g.s, k = kd / rs, t = kd - k * rs;
-        return a[(k * g.c + m) * rs + t];
+__device__ __forceinline__ float load_a(const ConvGeom &g, const float *a, int m, int kd) {
+    if (MODE == FWD) return a[int64_t(m) * g.gk + kd]; // w[k][(c,r,s)]
+    if (MODE == BWD_DATA) {                             // w[k][c=m][r][s], kd = (k, r, s)
+        const int rs = g.r * g.s, k = kd / rs, t = kd - k * rs;
+        return a[(int64_t(k) * g.c + m) * rs + t];
     }
-    const int64_t pq = g.p * g.q, n = kd / pq, t = kd - n * pq; // dy[n][k=m][p][q], kd = (n, p, q)
-    return a[(n * g.k + m) * pq + t];
+    const int pq = g.p * g.q, n = kd / pq, t = kd - n * pq; // dy[n][k=m][p][q], kd = (n, p, q)
+    return a[(int64_t(n) * g.k + m) * pq + t];
 }
 
 template <int MODE>
-__device__ __forceinline__ float load_b(const ConvGeom &g, const float *b, int64_t kd, int64_t col) {
+__device__ __forceinline__ float load_b(const ConvGeom &g, const float *b, int kd, int col) {
     if (MODE == FWD) { // x, kd = (c, r, s), col = (n, p, q)
-        const int64_t pq = g.p * g.q, n = col / pq, t = col - n * pq, p = t / g.q, q = t - p * g.q;
-        const int64_t rs = g.r * g.s, c = kd / rs, u = kd - c * rs, r = u / g.s, s = u - r * g.s;
+        const int pq = g.p * g.q, n = col / pq, t = col - n * pq, p = t / g.q, q = t - p * g.q;
+        const int rs = g.r * g.s, c = kd / rs, u = kd - c * rs, r = u / g.s, s = u - r * g.s;
         return x_at(g, b, n, c, p * g.sh - g.ph + r * g.dh, q * g.sw - g.pw + s * g.dw);
     }
     if (MODE == BWD_DATA) { // dy, kd = (k, r, s), col = (n, h, w)
-        const int64_t hw = g.h * g.w, n = col / hw, t = col - n * hw, ih = t / g.w, iw = t - ih * g.w;
-        const int64_t rs = g.r * g.s, k = kd / rs, u = kd - k * rs, r = u / g.s, s = u - r * g.s;
-        const int64_t ph = ih + g.ph - r * g.dh, pw = iw + g.pw - s * g.dw;
+        const int hw = g.h * g.w, n = col / hw, t = col - n * hw, ih = t / g.w, iw = t - ih * g.w;
+        const int rs = g.r * g.s, k = kd / rs, u = kd - k * rs, r = u / g.s, s = u - r * g.s;
+        const int ph = ih + g.ph - r * g.dh, pw = iw + g.pw - s * g.dw;
         if (ph < 0 || pw < 0 || ph % g.sh || pw % g.sw) return 0.0f;
-        const int64_t p = ph / g.sh, q = pw / g.sw;
-        return p < g.p && q < g.q ? b[((n * g.k + k) * g.p + p) * g.q + q] : 0.0f;
+        const int p = ph / g.sh, q = pw / g.sw;
+        return p < g.p && q < g.q ? b[((int64_t(n) * g.k + k) * g.p + p) * g.q + q] : 0.0f;
     }
     // x, kd = (n, p, q), col = (c, r, s)
-    const int64_t pq = g.p * g.q, n = kd / pq, t = kd - n * pq, p = t / g.q, q = t - p * g.q;
-    const int64_t rs = g.r * g.s, c = col / rs, u = col - c * rs, r = u / g.s, s = u - r * g.s;
+    const int pq = g.p * g.q, n = kd / pq, t = kd - n * pq, p = t / g.q, q = t - p * g.q;
+    const int rs = g.r * g.s, c = col / rs, u = col - c * rs, r = u / g.s, s = u - r * g.s;
     return x_at(g, b, n, c, p * g.sh - g.ph + r * g.dh, q * g.sw - g.pw + s * g.dw);
 }
 
 template <int MODE>
-__device__ __forceinline__ void store_c(const ConvGeom &g, float *out, const float *bias, int64_t m, int64_t col,
-                                        float v) {
+__device__ __forceinline__ void store_c(const ConvGeom &g, float *out, const float *bias, int m, int col, float v) {
     if (m >= g.gm || col >= g.gn) return;
     if (MODE == FWD) {
-        const int64_t pq = g.p * g.q, n = col / pq, t = col - n * pq;
-        out[(n * g.k + m) * pq + t] = v + (bias ? bias[m] : 0.0f);
+        const int pq = g.p * g.q, n = col / pq, t = col - n * pq;
+        out[(int64_t(n) * g.k + m) * pq + t] = v + (bias ? bias[m] : 0.0f);
     } else if (MODE == BWD_DATA) {
-        const int64_t hw = g.h * g.w, n = col / hw, t = col - n * hw;
-        out[(n * g.c + m) * hw + t] = v;
+        const int hw = g.h * g.w, n = col / hw, t = col - n * hw;
+        out[(int64_t(n) * g.c + m) * hw + t] = v;
     } else {
-        out[m * g.gn + col] = v;
+        out[int64_t(m) * g.gn + col] = v;
     }
 }
 
@@ -81,19 +82,19 @@ __global__ __launch_bounds__(THREADS) void conv_implicit_gemm_64x64(const ConvGe
     DK_SHARED(float, As, [BK][TILE + 1]);
     DK_SHARED(float, Bs, [BK][TILE + 4]);
     const int tid = threadIdx.x, tx = tid % 16, ty = tid / 16;
-    const int64_t bm = static_cast<int64_t>(blockIdx.y) * TILE, bn = static_cast<int64_t>(blockIdx.x) * TILE;
+    const int bm = blockIdx.y * TILE, bn = blockIdx.x * TILE;
     float acc[4][4] = {};
-    for (int64_t k0 = 0; k0 < g.gk; k0 += BK) {
+    for (int k0 = 0; k0 < g.gk; k0 += BK) {
         for (int e = tid; e < TILE * BK; e += THREADS) { // consecutive threads on consecutive kd
             const int r = e / BK, kk = e % BK;
-            const int64_t gr = bm + r, gk = k0 + kk;
+            const int gr = bm + r, gk = k0 + kk;
             As[kk][r] = gr < g.gm && gk < g.gk ? load_a<MODE>(g, a, gr, gk) : 0.0f;
         }
         for (int e = tid; e < TILE * BK; e += THREADS) {
             // Forward and backward data: consecutive threads on consecutive columns (q / w);
             // backward weights: on consecutive kd (q).
             const int col = MODE == BWD_WEIGHTS ? e / BK : e % TILE, kk = MODE == BWD_WEIGHTS ? e % BK : e / TILE;
-            const int64_t gk = k0 + kk, gc = bn + col;
+            const int gk = k0 + kk, gc = bn + col;
             Bs[kk][col] = gk < g.gk && gc < g.gn ? load_b<MODE>(g, b, gk, gc) : 0.0f;
         }
         __syncthreads();
@@ -118,11 +119,10 @@ __global__ __launch_bounds__(THREADS) void conv_implicit_gemm_64x64(const ConvGe
 }
 
 // dbias[k] = sum of dy over n, p, q: one block per output channel.
-__global__ __launch_bounds__(THREADS) void conv_bias_grad_kernel(float *dbias, const float *dy, int64_t n, int64_t k,
-                                                                 int64_t pq) {
+__global__ __launch_bounds__(THREADS) void conv_bias_grad_kernel(float *dbias, const float *dy, int n, int k, int pq) {
     float s = 0.0f;
-    for (int64_t b = 0; b < n; ++b)
-        for (int64_t i = threadIdx.x; i < pq; i += THREADS) s += dy[(b * k + blockIdx.x) * pq + i];
+    for (int b = 0; b < n; ++b)
+        for (int i = threadIdx.x; i < pq; i += THREADS) s += dy[(int64_t(b) * k + blockIdx.x) * pq + i];
     s = dk_block_sum(s);
     if (threadIdx.x == 0) dbias[blockIdx.x] = s;
 }
@@ -141,9 +141,14 @@ int geometry(const dkc_conv_desc *d, ConvGeom &g, const char *op) {
     DKC_REQUIRE(d->h + 2 * d->pad_h >= eff_r && d->w + 2 * d->pad_w >= eff_s,
                 "%s: the dilated filter (%lld x %lld) is larger than the padded input (%lld x %lld)", op,
                 (long long)eff_r, (long long)eff_s, (long long)(d->h + 2 * d->pad_h), (long long)(d->w + 2 * d->pad_w));
-    g = {d->n, d->c, d->h, d->w, d->k, (d->h + 2 * d->pad_h - eff_r) / d->stride_h + 1,
-         (d->w + 2 * d->pad_w - eff_s) / d->stride_w + 1, d->r, d->s, d->stride_h, d->stride_w, d->pad_h, d->pad_w,
-         d->dil_h, d->dil_w, 0, 0, 0};
+    const int64_t p = (d->h + 2 * d->pad_h - eff_r) / d->stride_h + 1, q = (d->w + 2 * d->pad_w - eff_s) / d->stride_w + 1;
+    const int64_t lim = 0x7fffffff;
+    const int64_t crs = d->c * d->r * d->s, krs = d->k * d->r * d->s, npq = d->n * p * q, nhw = d->n * d->h * d->w;
+    DKC_REQUIRE(crs < lim && krs < lim && npq < lim && nhw < lim,
+                "%s: c*r*s (%lld), k*r*s (%lld), n*p*q (%lld) and n*h*w (%lld) must be below 2^31", op, (long long)crs,
+                (long long)krs, (long long)npq, (long long)nhw);
+    g = {int(d->n), int(d->c), int(d->h), int(d->w), int(d->k), int(p), int(q), d->r, d->s, d->stride_h, d->stride_w,
+         d->pad_h, d->pad_w, d->dil_h, d->dil_w, 0, 0, 0};
     return DK_OK;
 }
 
@@ -151,7 +156,7 @@ template <int MODE>
 int launch(ConvGeom g, float *out, const float *a, const float *b, const float *bias, cudaStream_t s,
            const char *name) {
     const dim3 grid(dkc::blocks_for(g.gn, TILE), dkc::blocks_for(g.gm, TILE));
-    if (grid.y > 65535 || (g.gn + TILE - 1) / TILE > 0x7fffffff)
+    if (grid.y > 65535)
         return dkc::fail(DK_UNSUPPORTED, "%s: the implicit GEMM (%lld x %lld) is too large for one launch", name,
                          (long long)g.gm, (long long)g.gn);
     constexpr auto kernel = conv_implicit_gemm_64x64<MODE>;
@@ -163,18 +168,18 @@ int launch(ConvGeom g, float *out, const float *a, const float *b, const float *
 
 extern "C" int dkc_conv_forward(const dkc_conv_desc *d, float *y, const float *x, const float *w, const float *bias,
                                 dkc_stream stream) {
-    ConvGeom g;
+    ConvGeom g{};
     if (int st = geometry(d, g, "conv_forward")) return st;
     DKC_NOT_NULL(y);
     DKC_NOT_NULL(x);
     DKC_NOT_NULL(w);
-    g.gm = g.k, g.gn = g.n * g.p * g.q, g.gk = g.c * g.r * g.s;
+    g.gm = g.k, g.gn = g.n * g.p * g.q, g.gk = g.c * g.r * g.s; // < 2^31: checked by geometry()
     return launch<FWD>(g, y, w, x, bias, static_cast<cudaStream_t>(stream), "conv_forward");
 }
 
 extern "C" int dkc_conv_backward_data(const dkc_conv_desc *d, float *dx, const float *dy, const float *w,
                                       dkc_stream stream) {
-    ConvGeom g;
+    ConvGeom g{};
     if (int st = geometry(d, g, "conv_backward_data")) return st;
     DKC_NOT_NULL(dx);
     DKC_NOT_NULL(dy);
@@ -185,7 +190,7 @@ extern "C" int dkc_conv_backward_data(const dkc_conv_desc *d, float *dx, const f
 
 extern "C" int dkc_conv_backward_weights(const dkc_conv_desc *d, float *dw, float *dbias, const float *dy,
                                          const float *x, dkc_stream stream) {
-    ConvGeom g;
+    ConvGeom g{};
     if (int st = geometry(d, g, "conv_backward_weights")) return st;
     DKC_NOT_NULL(dw);
     DKC_NOT_NULL(dy);
@@ -194,7 +199,6 @@ extern "C" int dkc_conv_backward_weights(const dkc_conv_desc *d, float *dw, floa
     const auto s = static_cast<cudaStream_t>(stream);
     if (int st = launch<BWD_WEIGHTS>(g, dw, dy, x, nullptr, s, "conv_backward_weights")) return st;
     if (!dbias) return DK_OK;
-    DKC_REQUIRE(g.k <= 0x7fffffff, "conv_backward_weights: k (%lld) is too large for one launch", (long long)g.k);
     DK_LAUNCH(conv_bias_grad_kernel, dim3(static_cast<unsigned>(g.k)), dim3(THREADS), 0, s, dbias, dy, g.n, g.k,
               g.p * g.q);
     return dkc::launched("conv_bias_grad_kernel");

@@ -135,6 +135,24 @@ DK_API int dkc_conv_backward_data(const dkc_conv_desc *desc, float *dx, const fl
 DK_API int dkc_conv_backward_weights(const dkc_conv_desc *desc, float *dw, float *dbias, const float *dy,
                                      const float *x, dkc_stream stream);
 
+/* ---- attention (flash-style: the seq_q x seq_k scores never reach memory) --------------------
+ * q, o, dq [batch, heads, seq_q, head_dim]; k, v, dk, dv [batch, heads, seq_k, head_dim];
+ * lse [batch, heads, seq_q]. o = softmax(scale q k^T (+ causal mask)) v, overwriting o and lse
+ * (the log-sum-exp of each row's scaled scores, saved for the backward pass). causal: query i sees
+ * keys j <= i + seq_k - seq_q (aligned at the bottom right, as FlashAttention 2); a query that sees
+ * no key gets o = 0 and lse = -inf. head_dim in [1, 128]. The backward pass overwrites dq, dk and
+ * dv (dq is accumulated with float atomics: the order of its additions varies from run to run). */
+typedef struct dkc_attention_desc {
+    int64_t batch, heads, seq_q, seq_k;
+    int32_t head_dim, causal;
+    float scale;
+} dkc_attention_desc;
+DK_API int dkc_attention_forward(const dkc_attention_desc *desc, float *o, float *lse, const float *q, const float *k,
+                                 const float *v, dkc_stream stream);
+DK_API int dkc_attention_backward(const dkc_attention_desc *desc, float *dq, float *dk, float *dv, const float *dout,
+                                  const float *q, const float *k, const float *v, const float *o, const float *lse,
+                                  dkc_stream stream);
+
 /* ---- optimizers (in place on param and state; n elements) ---------------------------------------
  * AdamW: m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; p -= lr (m_hat / (sqrt(v_hat) + eps) + wd p)
  * with bias corrections for step >= 1. SGD: g' = g + wd p; buf = momentum buf + g' (buf may be

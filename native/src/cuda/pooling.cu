@@ -133,7 +133,7 @@ unsigned grid_for(int64_t n) {
 
 extern "C" int dkc_maxpool_forward(const dkc_pool_desc *d, float *y, int32_t *argmax, const float *x,
                                    dkc_stream stream) {
-    Geometry g;
+    Geometry g{};
     if (int s = geometry(d, g, "maxpool")) return s;
     DKC_NOT_NULL(y);
     DKC_NOT_NULL(argmax);
@@ -145,7 +145,7 @@ extern "C" int dkc_maxpool_forward(const dkc_pool_desc *d, float *y, int32_t *ar
 
 extern "C" int dkc_maxpool_backward(const dkc_pool_desc *d, float *dx, const float *dy, const int32_t *argmax,
                                     dkc_stream stream) {
-    Geometry g;
+    Geometry g{};
     if (int s = geometry(d, g, "maxpool_backward")) return s;
     DKC_NOT_NULL(dx);
     DKC_NOT_NULL(dy);
@@ -157,7 +157,7 @@ extern "C" int dkc_maxpool_backward(const dkc_pool_desc *d, float *dx, const flo
 }
 
 extern "C" int dkc_avgpool_forward(const dkc_pool_desc *d, float *y, const float *x, dkc_stream stream) {
-    Geometry g;
+    Geometry g{};
     if (int s = geometry(d, g, "avgpool")) return s;
     DKC_NOT_NULL(y);
     DKC_NOT_NULL(x);
@@ -167,7 +167,7 @@ extern "C" int dkc_avgpool_forward(const dkc_pool_desc *d, float *y, const float
 }
 
 extern "C" int dkc_avgpool_backward(const dkc_pool_desc *d, float *dx, const float *dy, dkc_stream stream) {
-    Geometry g;
+    Geometry g{};
     if (int s = geometry(d, g, "avgpool_backward")) return s;
     DKC_NOT_NULL(dx);
     DKC_NOT_NULL(dy);
