@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 """Checks the ptxas report of every kernel of libdeepkern_cuda against ptxas_budget.txt.
 
+Budget lines: `kernel | registers | spill bytes | static shared bytes`, where kernel is the start
+of the demangled name without `void ` and `(anonymous namespace)::` (the longest match wins); the
+budget holds for every architecture built.
+
 usage: check_ptxas_budget.py BUDGET_FILE OBJECT_DIR
 
 OBJECT_DIR holds the <object>.ptxas.txt files that ptxas_log.sh saved during the build (nvcc
@@ -21,6 +25,13 @@ def demangle(names):
         return out.splitlines()
     except (OSError, subprocess.CalledProcessError):
         return names
+
+
+def short(demangled):
+    """'void (anonymous namespace)::gemm_mma<1, 64>(args)' -> 'gemm_mma<1, 64>(args)'."""
+    if demangled.startswith("void "):
+        demangled = demangled[5:]
+    return demangled.replace("(anonymous namespace)::", "")
 
 
 def parse_reports(obj_dir):
@@ -69,9 +80,11 @@ def main():
     names = demangle([k[0] for k in keys])
     failures, used_budget = [], set()
     print(f"{'kernel':70} {'arch':6} {'regs':>5} {'spill':>6} {'smem':>6}  budget(regs/spill/smem)")
-    for (mangled, arch), name in zip(keys, names):
+    for (mangled, arch), full in zip(keys, names):
         k = kernels[(mangled, arch)]
-        line = next((b for b in budget if name.startswith(b[0])), None)
+        name = short(full)
+        matches = [b for b in budget if name.startswith(b[0])]
+        line = max(matches, key=lambda b: len(b[0])) if matches else None
         b = f"{line[1]}/{line[2]}/{line[3]}" if line else "NONE"
         print(f"{name[:70]:70} {arch:6} {k['regs']:5} {k['spill']:6} {k['smem']:6}  {b}")
         if line is None:

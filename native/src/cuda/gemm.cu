@@ -173,7 +173,8 @@ int launch_mma(const dk_matmul_desc &d, int act, float *c, const float *a, const
 extern "C" int dkc_gemm(const dk_matmul_desc *d, dkc_math math, dkc_act act, float *c, const float *a,
                         const float *b, const float *bias, dkc_stream stream) {
     DKC_NOT_NULL(d);
-    DKC_REQUIRE(d->m >= 1 && d->n >= 1 && d->k >= 1, "gemm: m, n, k (%lld, %lld, %lld) must be >= 1",
+    // k = 0 (or alpha = 0) is C = act(beta * C + bias): the main loop runs zero times.
+    DKC_REQUIRE(d->m >= 1 && d->n >= 1 && d->k >= 0, "gemm: m, n (%lld, %lld) must be >= 1 and k (%lld) >= 0",
                 (long long)d->m, (long long)d->n, (long long)d->k);
     DKC_REQUIRE(d->lda >= (d->trans_a ? d->m : d->k), "gemm: lda (%lld) must be >= %lld, the row length of a as stored",
                 (long long)d->lda, (long long)(d->trans_a ? d->m : d->k));
@@ -183,8 +184,10 @@ extern "C" int dkc_gemm(const dk_matmul_desc *d, dkc_math math, dkc_act act, flo
     DKC_REQUIRE(math >= DKC_MATH_FP32 && math <= DKC_MATH_BF16, "gemm: math (%d) must be FP32, TF32 or BF16", math);
     DKC_REQUIRE(act >= DKC_ACT_NONE && act <= DKC_ACT_TANH, "gemm: act (%d) is not a dkc_act", act);
     DKC_NOT_NULL(c);
-    DKC_NOT_NULL(a);
-    DKC_NOT_NULL(b);
+    if (d->k > 0) { // a and b are not read when k = 0
+        DKC_NOT_NULL(a);
+        DKC_NOT_NULL(b);
+    }
     const auto s = static_cast<cudaStream_t>(stream);
     if (math == DKC_MATH_FP32) {
         const dim3 grid(dkc::blocks_for(d->n, SIMT_TILE), dkc::blocks_for(d->m, SIMT_TILE));

@@ -14,7 +14,12 @@
 
 namespace dkct {
 
-#define DKC_OK(call) CHECK_MSG((call) == DK_OK, dkc_last_error())
+// The call succeeded (the message is read after the call).
+#define DKC_OK(call) ::dkct::ok((call), __FILE__, __LINE__, #call)
+
+inline bool ok(int status, const char *file, int line, const char *what) {
+    return dkt::check(status == DK_OK, file, line, std::string(what) + " -- " + dkc_last_error());
+}
 
 template <class T>
 struct Dev {

@@ -74,6 +74,7 @@ void sweep(dkc_math math) {
     for (const auto &s : shapes)
         for (int t = 0; t < 4; ++t) run(math, s[0], s[1], s[2], t & 1, t & 2, 1.0f, 0.0f, 0, false, DKC_ACT_NONE, rng);
     run(math, 37, 29, 50, false, true, 0.5f, -1.5f, 3, true, DKC_ACT_NONE, rng);
+    run(math, 9, 70, 0, false, false, 1.0f, 0.5f, 1, true, DKC_ACT_RELU, rng); // k = 0: act(beta C + bias)
     for (int act = DKC_ACT_RELU; act <= DKC_ACT_TANH; ++act)
         run(math, 21, 45, 24, true, false, 1.0f, 0.0f, 1, true, static_cast<dkc_act>(act), rng);
 }
@@ -98,9 +99,9 @@ TEST(cuda_gemm_bad_input) {
     bad.lda = 3;
     dkct::expect_error(dkc_gemm(&bad, DKC_MATH_FP32, DKC_ACT_NONE, p, p, p, nullptr, nullptr), DK_INVALID_ARGUMENT,
                        "lda", "lda < k");
-    bad = d, bad.k = 0;
+    bad = d, bad.m = 0;
     dkct::expect_error(dkc_gemm(&bad, DKC_MATH_FP32, DKC_ACT_NONE, p, p, p, nullptr, nullptr), DK_INVALID_ARGUMENT,
-                       "k", "k = 0");
+                       "m, n", "m = 0");
     dkct::expect_error(dkc_gemm(&d, static_cast<dkc_math>(7), DKC_ACT_NONE, p, p, p, nullptr, nullptr),
                        DK_INVALID_ARGUMENT, "math", "math = 7");
     dkct::expect_error(dkc_gemm(&d, DKC_MATH_TF32, static_cast<dkc_act>(-1), p, p, p, nullptr, nullptr),

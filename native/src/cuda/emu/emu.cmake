@@ -35,22 +35,36 @@ foreach(f ${DK_CUDA_KERNEL_FILES})
   list(APPEND dk_emu_sources ${w})
 endforeach()
 
-add_executable(dk_cuda_emu_tests ${dk_emu_sources} ${DK_CUDA_TEST_SOURCES}
+# The kernels and the emulator, compiled once for the test executable and (main tree) for
+# libdeepkern_cuda_emu.so, a stand-in for libdeepkern_cuda that libdeepkern loads when
+# DK_CUDA_LIBRARY names it: the whole path C ABI -> libdeepkern -> dlopen -> kernels runs in tests.
+add_library(dk_cuda_emu_objs OBJECT ${dk_emu_sources})
+set_target_properties(dk_cuda_emu_objs PROPERTIES POSITION_INDEPENDENT_CODE ON)
+add_executable(dk_cuda_emu_tests $<TARGET_OBJECTS:dk_cuda_emu_objs> ${DK_CUDA_TEST_SOURCES}
                ${CMAKE_CURRENT_SOURCE_DIR}/native/test/cuda/emu_selftest.cpp)
-target_compile_definitions(dk_cuda_emu_tests PRIVATE DK_CUDA_EMU)
-target_include_directories(dk_cuda_emu_tests PRIVATE native/include native/src/cuda native/test)
+foreach(t dk_cuda_emu_objs dk_cuda_emu_tests)
+  target_compile_definitions(${t} PRIVATE DK_CUDA_EMU)
+  target_include_directories(${t} PRIVATE native/include native/src/cuda native/test)
+  # #pragma unroll is for nvcc.
+  target_compile_options(${t} PRIVATE -Wall -Wextra -Werror -Wno-unused-parameter -Wno-unknown-pragmas)
+endforeach()
 target_link_libraries(dk_cuda_emu_tests PRIVATE Threads::Threads)
-# #pragma unroll is for nvcc.
-target_compile_options(dk_cuda_emu_tests PRIVATE -Wall -Wextra -Werror -Wno-unused-parameter -Wno-unknown-pragmas)
+if(NOT DK_EMU_ONLY)
+  add_library(deepkern_cuda_emu SHARED $<TARGET_OBJECTS:dk_cuda_emu_objs>)
+  target_link_libraries(deepkern_cuda_emu PRIVATE Threads::Threads)
+  set_target_properties(deepkern_cuda_emu PROPERTIES LINK_OPTIONS "-Wl,--no-undefined")
+endif()
 
 set(dk_emu_modes fiber)
 if(DK_SANITIZE STREQUAL "thread")
+  target_compile_options(dk_cuda_emu_objs PRIVATE -fsanitize=thread -g -O1)
   target_compile_options(dk_cuda_emu_tests PRIVATE -fsanitize=thread -g -O1)
   target_link_options(dk_cuda_emu_tests PRIVATE -fsanitize=thread)
   set(dk_emu_modes threads) # fibers are invisible to ThreadSanitizer; races need real threads
   set(dk_emu_tag tsan)
 elseif(DK_SANITIZE STREQUAL "address")
   set(san -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  target_compile_options(dk_cuda_emu_objs PRIVATE ${san} -g -O1)
   target_compile_options(dk_cuda_emu_tests PRIVATE ${san} -g -O1)
   target_link_options(dk_cuda_emu_tests PRIVATE ${san})
   set(dk_emu_modes fiber threads)

@@ -1,6 +1,6 @@
 // The CUDA execution model on the CPU, so that the kernels of native/src/cuda/*.cu compile with the
 // host C++ compiler (-DDK_CUDA_EMU) and run in tests without a GPU. See shared/DESIGN.md, "CUDA
-// without a GPU", and native/src/cuda/emu/README.md.
+// without a GPU", and the CUDA section of README.md.
 //
 // - A launch (DK_LAUNCH) runs the blocks of the grid one after another; `__shared__` variables are
 //   function-local statics (declare them with DK_SHARED to have them poisoned with NaN at the start
