@@ -5,6 +5,7 @@
 #include <ucontext.h>
 #include <sys/mman.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdarg>
 #include <cstdio>
@@ -19,6 +20,16 @@
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/common_interface_defs.h>
 #define DK_EMU_ASAN 1
+#endif
+
+#if defined(__SANITIZE_THREAD__)
+// ThreadSanitizer's dynamic annotations (exported by libtsan).
+extern "C" void AnnotateIgnoreSyncBegin(const char *file, int line);
+extern "C" void AnnotateIgnoreSyncEnd(const char *file, int line);
+extern "C" void AnnotateIgnoreReadsBegin(const char *file, int line);
+extern "C" void AnnotateIgnoreReadsEnd(const char *file, int line);
+extern "C" void AnnotateIgnoreWritesBegin(const char *file, int line);
+extern "C" void AnnotateIgnoreWritesEnd(const char *file, int line);
 #endif
 
 struct CUstream_st {
@@ -126,6 +137,26 @@ thread_local cudaError_t tl_last_error = cudaSuccess;
 std::string g_last_message;
 
 Thread &me() { return *static_cast<Thread *>(tl_self->impl); }
+
+// The emulator's own bookkeeping inside a kernel (a thread's exit, the poisoning of a __shared__
+// array) takes the block's mutex, which ThreadSanitizer would otherwise count as synchronization
+// between the kernel's threads: a thread that returns and one that starts later would look
+// ordered, and the race of a missing __syncthreads would go unreported. Within this scope
+// ThreadSanitizer ignores the synchronization and the memory accesses. (No effect without TSan.)
+struct Bookkeeping {
+#if defined(__SANITIZE_THREAD__)
+    Bookkeeping() {
+        AnnotateIgnoreSyncBegin(__FILE__, __LINE__);
+        AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
+        AnnotateIgnoreWritesBegin(__FILE__, __LINE__);
+    }
+    ~Bookkeeping() {
+        AnnotateIgnoreWritesEnd(__FILE__, __LINE__);
+        AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
+        AnnotateIgnoreSyncEnd(__FILE__, __LINE__);
+    }
+#endif
+};
 Block &blk() { return g_launch->block; }
 
 std::string thread_name(const Block &b, int linear) {
@@ -158,6 +189,7 @@ void fiber_to_scheduler(Thread &t, bool exiting) {
 }
 
 void on_thread_exit(Block &b, Thread &t) {
+    Bookkeeping ignore;
     std::unique_lock<std::mutex> lk(b.m);
     t.state = State::Done;
     ++b.exited;
@@ -304,6 +336,10 @@ void run_grid_threads(LaunchState &L, const dim3 &grid) {
     std::condition_variable gcv;
     long epoch = -1; // the block the workers should run
     int finished = 0;
+    // Every worker passes this gate before any runs the kernel. It is a relaxed atomic on purpose:
+    // it orders nothing for ThreadSanitizer, whereas a late worker acquiring `gm` after an early
+    // one released it at the end of its kernel would hide the races between their kernels.
+    std::atomic<int> gate{0};
     bool stop = false;
     std::vector<std::thread> workers;
     workers.reserve(b.nthreads);
@@ -317,6 +353,8 @@ void run_grid_threads(LaunchState &L, const dim3 &grid) {
                     if (stop) return;
                     seen = epoch;
                 }
+                gate.fetch_add(1, std::memory_order_relaxed);
+                while (gate.load(std::memory_order_relaxed) < b.nthreads) std::this_thread::yield();
                 Thread &t = b.threads[i];
                 tl_self = &t.ctx;
                 run_kernel_body(b, t);
@@ -340,6 +378,7 @@ void run_grid_threads(LaunchState &L, const dim3 &grid) {
             b.exited = 0, b.first_exited = -1, b.poisoned.clear();
             if (L.dyn_bytes) std::memset(L.dyn, 0xFF, L.dyn_bytes);
             finished = 0;
+            gate.store(0, std::memory_order_relaxed);
             epoch = i;
         }
         gcv.notify_all();
@@ -571,6 +610,7 @@ unsigned ballot(unsigned mask, bool pred, const char *file, int line) {
 
 void shared_poison(void *p, size_t bytes) {
     Block &b = blk();
+    Bookkeeping ignore;
     std::lock_guard<std::mutex> lk(b.m);
     if (b.poisoned.insert(p).second) std::memset(p, 0xFF, bytes);
 }
