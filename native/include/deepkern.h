@@ -108,7 +108,8 @@ DK_API const char *dk_matmul_impl_name(dk_backend backend, const dk_matmul_desc 
  * undefined. bytes >= 0; *out = NULL for 0 bytes. dk_cuda_free(NULL) does nothing. Copies run on
  * the default stream and return when the host may use its buffer (device-to-host: when the data
  * has arrived). Kernels of the cuda backend run on the default stream; dk_matmul on it returns
- * after the product is complete. */
+ * after the product is complete. kind is a dk_copy_kind (an int32_t, so that any value can be
+ * checked). */
 typedef enum dk_copy_kind {
     DK_COPY_HOST_TO_DEVICE = 1,
     DK_COPY_DEVICE_TO_HOST = 2,
@@ -116,7 +117,7 @@ typedef enum dk_copy_kind {
 } dk_copy_kind;
 DK_API dk_status dk_cuda_malloc(void **out, int64_t bytes);
 DK_API dk_status dk_cuda_free(void *p);
-DK_API dk_status dk_cuda_memcpy(void *dst, const void *src, int64_t bytes, dk_copy_kind kind);
+DK_API dk_status dk_cuda_memcpy(void *dst, const void *src, int64_t bytes, int32_t kind);
 DK_API dk_status dk_cuda_synchronize(void);
 DK_API dk_status dk_cuda_empty_cache(void);
 /* Bytes handed out and not freed, and bytes kept in the cache. */

@@ -37,7 +37,7 @@ extern "C" dk_status dk_cuda_free(void *p) {
     });
 }
 
-extern "C" dk_status dk_cuda_memcpy(void *dst, const void *src, int64_t bytes, dk_copy_kind kind) {
+extern "C" dk_status dk_cuda_memcpy(void *dst, const void *src, int64_t bytes, int32_t kind) {
     return dk::guarded([&] {
         if (bytes < 0) dk::fail(DK_INVALID_ARGUMENT, dk::format("bytes must be >= 0, got %lld", (long long)bytes));
         if (kind < DK_COPY_HOST_TO_DEVICE || kind > DK_COPY_DEVICE_TO_DEVICE)
@@ -46,7 +46,7 @@ extern "C" dk_status dk_cuda_memcpy(void *dst, const void *src, int64_t bytes, d
         if (bytes == 0) return;
         if (!dst) dk::fail(DK_NULL_POINTER, "dst must not be null");
         if (!src) dk::fail(DK_NULL_POINTER, "src must not be null");
-        run(cuda_fn<decltype(dkc_memcpy)>("dkc_memcpy")(dst, src, bytes, static_cast<dkc_copy_kind>(kind), nullptr));
+        run(cuda_fn<decltype(dkc_memcpy)>("dkc_memcpy")(dst, src, bytes, kind, nullptr));
     });
 }
 

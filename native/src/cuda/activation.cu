@@ -28,7 +28,7 @@ unsigned grid_for(int64_t n) {
 
 } // namespace
 
-extern "C" int dkc_activation_forward(dkc_act act, float *y, const float *x, int64_t n, dkc_stream stream) {
+extern "C" int dkc_activation_forward(int32_t act, float *y, const float *x, int64_t n, dkc_stream stream) {
     DKC_REQUIRE(act >= DKC_ACT_NONE && act <= DKC_ACT_TANH, "activation: act (%d) is not a dkc_act", act);
     DKC_REQUIRE(n >= 0, "activation: n (%lld) must be >= 0", (long long)n);
     if (n == 0) return DK_OK;
@@ -39,7 +39,7 @@ extern "C" int dkc_activation_forward(dkc_act act, float *y, const float *x, int
     return dkc::launched("activation_forward_kernel");
 }
 
-extern "C" int dkc_activation_backward(dkc_act act, float *dx, const float *dy, const float *x, int64_t n,
+extern "C" int dkc_activation_backward(int32_t act, float *dx, const float *dy, const float *x, int64_t n,
                                        dkc_stream stream) {
     DKC_REQUIRE(act >= DKC_ACT_NONE && act <= DKC_ACT_TANH, "activation: act (%d) is not a dkc_act", act);
     DKC_REQUIRE(n >= 0, "activation: n (%lld) must be >= 0", (long long)n);

@@ -7,7 +7,9 @@
  * arguments, enqueue the kernel and return at once: DK_OK, or a dk_status with the reason in
  * dkc_last_error() naming the argument. Faults inside a kernel surface at the next
  * synchronization (dkc_stream_synchronize, a device-to-host dkc_memcpy). Sizes are in elements.
- * Outputs come first; every function says whether it overwrites or accumulates. No output may
+ * Outputs come first; every function says whether it overwrites or accumulates. Enumerated
+ * arguments (math, act, kind) are passed as int32_t so that any value a C caller passes can be
+ * checked without undefined behavior. No output may
  * alias an input unless stated. Layouts: row-major matrices, NCHW activations, OIHW weights,
  * attention tensors [batch, heads, seq, head_dim]. */
 #ifndef DK_CUDA_H
@@ -41,7 +43,7 @@ DK_API int dkc_memory_stats(int64_t *in_use, int64_t *cached);
 typedef enum dkc_copy_kind { DKC_HOST_TO_DEVICE = 1, DKC_DEVICE_TO_HOST = 2, DKC_DEVICE_TO_DEVICE = 3 } dkc_copy_kind;
 /* Copies bytes; synchronous with respect to the host for DKC_DEVICE_TO_HOST (the stream is
  * synchronized first). */
-DK_API int dkc_memcpy(void *dst, const void *src, int64_t bytes, dkc_copy_kind kind, dkc_stream stream);
+DK_API int dkc_memcpy(void *dst, const void *src, int64_t bytes, int32_t kind, dkc_stream stream);
 DK_API int dkc_stream_create(dkc_stream *stream);
 DK_API int dkc_stream_destroy(dkc_stream stream);
 DK_API int dkc_stream_synchronize(dkc_stream stream);
@@ -58,7 +60,7 @@ typedef enum dkc_act {
     DKC_ACT_SIGMOID = 3,
     DKC_ACT_TANH = 4
 } dkc_act;
-DK_API int dkc_gemm(const dk_matmul_desc *desc, dkc_math math, dkc_act act, float *c, const float *a, const float *b,
+DK_API int dkc_gemm(const dk_matmul_desc *desc, int32_t math, int32_t act, float *c, const float *a, const float *b,
                     const float *bias, dkc_stream stream);
 
 /* dk_matmul on device pointers (FP32, default stream, synchronized); the descriptor was
@@ -68,8 +70,8 @@ DK_API int dkc_matmul(const dk_matmul_desc *desc, float *c, const float *a, cons
 /* ---- elementwise and row-wise ---------------------------------------------------------------- */
 
 /* y = act(x), n elements (y may equal x). dx = dy * act'(x) (dx may equal dy). */
-DK_API int dkc_activation_forward(dkc_act act, float *y, const float *x, int64_t n, dkc_stream stream);
-DK_API int dkc_activation_backward(dkc_act act, float *dx, const float *dy, const float *x, int64_t n,
+DK_API int dkc_activation_forward(int32_t act, float *y, const float *x, int64_t n, dkc_stream stream);
+DK_API int dkc_activation_backward(int32_t act, float *dx, const float *dy, const float *x, int64_t n,
                                    dkc_stream stream);
 
 /* Row-wise softmax of x [rows, cols] into y (overwrites). dx = y * (dy - sum(dy * y)) per row. */

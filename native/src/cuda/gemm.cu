@@ -170,7 +170,7 @@ int launch_mma(const dk_matmul_desc &d, int act, float *c, const float *a, const
 
 } // namespace
 
-extern "C" int dkc_gemm(const dk_matmul_desc *d, dkc_math math, dkc_act act, float *c, const float *a,
+extern "C" int dkc_gemm(const dk_matmul_desc *d, int32_t math, int32_t act, float *c, const float *a,
                         const float *b, const float *bias, dkc_stream stream) {
     DKC_NOT_NULL(d);
     // k = 0 (or alpha = 0) is C = act(beta * C + bias): the main loop runs zero times.

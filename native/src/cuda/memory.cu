@@ -141,7 +141,7 @@ extern "C" int dkc_memory_stats(int64_t *in_use, int64_t *cached) {
     return DK_OK;
 }
 
-extern "C" int dkc_memcpy(void *dst, const void *src, int64_t bytes, dkc_copy_kind kind, dkc_stream stream) {
+extern "C" int dkc_memcpy(void *dst, const void *src, int64_t bytes, int32_t kind, dkc_stream stream) {
     DKC_REQUIRE(bytes >= 0, "bytes (%lld) must be >= 0", (long long)bytes);
     if (bytes == 0) return DK_OK;
     DKC_NOT_NULL(dst);

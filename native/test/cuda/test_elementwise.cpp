@@ -36,7 +36,7 @@ TEST(cuda_activations) {
             dkct::close(dxo.get(), wdx, 1e-5, 1e-4, what + " backward");
         }
     float *p = reinterpret_cast<float *>(16);
-    dkct::expect_error(dkc_activation_forward(static_cast<dkc_act>(9), p, p, 4, nullptr), DK_INVALID_ARGUMENT, "act",
+    dkct::expect_error(dkc_activation_forward(9, p, p, 4, nullptr), DK_INVALID_ARGUMENT, "act",
                        "act = 9");
     dkct::expect_error(dkc_activation_backward(DKC_ACT_RELU, p, p, nullptr, 4, nullptr), DK_NULL_POINTER, "x",
                        "x = NULL");
@@ -122,7 +122,7 @@ TEST(cuda_memory) {
     dkct::expect_error(dkc_malloc(&a, -1), DK_INVALID_ARGUMENT, "bytes", "bytes < 0");
     dkct::expect_error(dkc_memcpy(back.data(), nullptr, 4, DKC_DEVICE_TO_HOST, nullptr), DK_NULL_POINTER, "src",
                        "src = NULL");
-    dkct::expect_error(dkc_memcpy(back.data(), h.data(), 4, static_cast<dkc_copy_kind>(0), nullptr),
+    dkct::expect_error(dkc_memcpy(back.data(), h.data(), 4, 0, nullptr),
                        DK_INVALID_ARGUMENT, "kind", "kind = 0");
     DKC_OK(dkc_empty_cache());
     DKC_OK(dkc_memory_stats(&in_use, &cached));

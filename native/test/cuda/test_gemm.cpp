@@ -102,9 +102,9 @@ TEST(cuda_gemm_bad_input) {
     bad = d, bad.m = 0;
     dkct::expect_error(dkc_gemm(&bad, DKC_MATH_FP32, DKC_ACT_NONE, p, p, p, nullptr, nullptr), DK_INVALID_ARGUMENT,
                        "m, n", "m = 0");
-    dkct::expect_error(dkc_gemm(&d, static_cast<dkc_math>(7), DKC_ACT_NONE, p, p, p, nullptr, nullptr),
+    dkct::expect_error(dkc_gemm(&d, 7, DKC_ACT_NONE, p, p, p, nullptr, nullptr),
                        DK_INVALID_ARGUMENT, "math", "math = 7");
-    dkct::expect_error(dkc_gemm(&d, DKC_MATH_TF32, static_cast<dkc_act>(-1), p, p, p, nullptr, nullptr),
+    dkct::expect_error(dkc_gemm(&d, DKC_MATH_TF32, -1, p, p, p, nullptr, nullptr),
                        DK_INVALID_ARGUMENT, "act", "act = -1");
     dkct::expect_error(dkc_gemm(&d, DKC_MATH_FP32, DKC_ACT_NONE, p, nullptr, p, nullptr, nullptr), DK_NULL_POINTER,
                        "a", "a = NULL");

@@ -189,7 +189,7 @@ void fiber_to_scheduler(Thread &t, bool exiting) {
 }
 
 void on_thread_exit(Block &b, Thread &t) {
-    Bookkeeping ignore;
+    [[maybe_unused]] Bookkeeping ignore;
     std::unique_lock<std::mutex> lk(b.m);
     t.state = State::Done;
     ++b.exited;
@@ -270,15 +270,19 @@ std::string deadlock_report(Block &b) {
     return s;
 }
 
+// Kept out of run_block_fibers: getcontext returns twice, which would make the compiler treat the
+// caller's locals as clobbered.
+__attribute__((noinline)) void init_fiber(Thread &t) {
+    getcontext(&t.uc);
+    t.uc.uc_stack.ss_sp = t.stack;
+    t.uc.uc_stack.ss_size = kFiberStack;
+    t.uc.uc_link = nullptr;
+    makecontext(&t.uc, fiber_entry, 0);
+    t.state = State::Running;
+}
+
 void run_block_fibers(Block &b) {
-    for (Thread &t : b.threads) {
-        getcontext(&t.uc);
-        t.uc.uc_stack.ss_sp = t.stack;
-        t.uc.uc_stack.ss_size = kFiberStack;
-        t.uc.uc_link = nullptr;
-        makecontext(&t.uc, fiber_entry, 0);
-        t.state = State::Running;
-    }
+    for (Thread &t : b.threads) init_fiber(t);
     // Start every fiber once in order, then resume the waiting ones round-robin.
     for (Thread &t : b.threads) {
         g_launch->starting = &t;
@@ -610,7 +614,7 @@ unsigned ballot(unsigned mask, bool pred, const char *file, int line) {
 
 void shared_poison(void *p, size_t bytes) {
     Block &b = blk();
-    Bookkeeping ignore;
+    [[maybe_unused]] Bookkeeping ignore;
     std::lock_guard<std::mutex> lk(b.m);
     if (b.poisoned.insert(p).second) std::memset(p, 0xFF, bytes);
 }

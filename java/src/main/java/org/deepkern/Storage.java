@@ -34,6 +34,10 @@ final class Storage {
         final boolean cuda = device.type() == Device.Type.CUDA;
         if (cuda && device.index() != 0)
             throw new UnsupportedOperationException("only cuda:0 is supported, got " + device);
+        if (cuda && !org.deepkern.backend.Backends.get("cuda").isAvailable())
+            throw new org.deepkern.backend.BackendUnavailableException("tensors on " + device
+                    + " need the cuda backend, which is "
+                    + org.deepkern.backend.Backends.get("cuda").availability().describe());
         this.device = device;
         this.length = length;
         final long bytes;

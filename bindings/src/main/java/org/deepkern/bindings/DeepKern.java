@@ -110,7 +110,7 @@ public final class DeepKern {
     public static native @Cast("int") int dk_cuda_free(Pointer p);
 
     public static native @Cast("int") int dk_cuda_memcpy(Pointer dst, @Const Pointer src, long bytes,
-            @Cast("dk_copy_kind") int kind);
+            int kind);
 
     public static native @Cast("int") int dk_cuda_synchronize();
 
