@@ -116,5 +116,6 @@ public final class DeepKern {
 
     public static native @Cast("int") int dk_cuda_empty_cache();
 
-    public static native @Cast("int") int dk_cuda_memory_stats(long[] in_use, long[] cached);
+    public static native @Cast("int") int dk_cuda_memory_stats(@Cast("int64_t*") long[] in_use,
+            @Cast("int64_t*") long[] cached);
 }
