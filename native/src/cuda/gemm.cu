@@ -9,6 +9,7 @@
 //   steps in TF32, one k16 step in BF16). Tiles are staged in shared memory as fp32 and rounded to
 //   TF32 / BF16 when the fragments are loaded; the row padding (+4 for A, +8 for B) makes the TF32
 //   fragment loads conflict-free (the BF16 pair loads are 2-way).
+//   The next K slice is prefetched into registers while the current one is multiplied.
 //   Napkin math on an A100 (BM = BN = 128): per 16-deep slice a block moves 16 KiB through shared
 //   memory for 2 * 128 * 128 * 16 = 524k flops; 32 flop/byte keeps the tensor cores fed only with
 //   more blocks per SM or a deeper pipeline: cp.async multi-stage loads and ldmatrix are the next
@@ -90,18 +91,46 @@ __global__ __launch_bounds__(WM *WN * 32, 1) void gemm_mma(const dk_matmul_desc 
     const int64_t bm = static_cast<int64_t>(blockIdx.y) * BM, bn = static_cast<int64_t>(blockIdx.x) * BN;
     const bool ta = d.trans_a, tb = d.trans_b;
     float acc[MI][NI][4] = {};
-    for (int64_t k0 = 0; k0 < d.k; k0 += BK) {
-        for (int e = tid; e < BM * BK; e += NT) {
-            const int r = ta ? e % BM : e / BK, kk = ta ? e / BM : e % BK;
+    // The next K slice is loaded from global memory into registers while the tensor cores work on
+    // the current one in shared memory (register double buffering: the load latency overlaps the
+    // mma instead of stalling the whole block at the barrier).
+    constexpr int A_PER = BM * BK / NT, B_PER = BN * BK / NT;
+    static_assert(BM * BK % NT == 0 && BN * BK % NT == 0, "tiles must divide among the threads");
+    float ra[A_PER], rb[B_PER];
+    auto load = [&](int64_t k0) {
+#pragma unroll
+        for (int i = 0; i < A_PER; ++i) {
+            const int e = tid + i * NT, r = ta ? e % BM : e / BK, kk = ta ? e / BM : e % BK;
             const int64_t gr = bm + r, gk = k0 + kk;
-            As[r][kk] = gr < d.m && gk < d.k ? a[op_at(ta, gr, gk, d.lda)] : 0.0f;
+            ra[i] = gr < d.m && gk < d.k ? a[op_at(ta, gr, gk, d.lda)] : 0.0f;
         }
-        for (int e = tid; e < BN * BK; e += NT) {
-            const int col = tb ? e / BK : e % BN, kk = tb ? e % BK : e / BN;
+#pragma unroll
+        for (int i = 0; i < B_PER; ++i) {
+            const int e = tid + i * NT, col = tb ? e / BK : e % BN, kk = tb ? e % BK : e / BN;
             const int64_t gk = k0 + kk, gc = bn + col;
-            Bs[kk][col] = gk < d.k && gc < d.n ? b[op_at(tb, gk, gc, d.ldb)] : 0.0f;
+            rb[i] = gk < d.k && gc < d.n ? b[op_at(tb, gk, gc, d.ldb)] : 0.0f;
         }
-        __syncthreads();
+    };
+    auto store = [&] {
+#pragma unroll
+        for (int i = 0; i < A_PER; ++i) {
+            const int e = tid + i * NT, r = ta ? e % BM : e / BK, kk = ta ? e / BM : e % BK;
+            As[r][kk] = ra[i];
+        }
+#pragma unroll
+        for (int i = 0; i < B_PER; ++i) {
+            const int e = tid + i * NT, col = tb ? e / BK : e % BN, kk = tb ? e % BK : e / BN;
+            Bs[kk][col] = rb[i];
+        }
+    };
+    if (d.k > 0) {
+        load(0);
+        store();
+    }
+    __syncthreads();
+    for (int64_t k0 = 0; k0 < d.k; k0 += BK) {
+        const bool more = k0 + BK < d.k;
+        if (more) load(k0 + BK);
         if constexpr (MATH == DKC_MATH_TF32) {
 #pragma unroll
             for (int ks = 0; ks < BK; ks += 8) {
@@ -146,7 +175,11 @@ __global__ __launch_bounds__(WM *WN * 32, 1) void gemm_mma(const dk_matmul_desc 
 #pragma unroll
                 for (int ni = 0; ni < NI; ++ni) dk_mma_bf16_16x8x16(acc[mi][ni], af[mi], bf[ni]);
         }
-        __syncthreads();
+        __syncthreads(); // every warp is done with this slice
+        if (more) {
+            store();
+            __syncthreads();
+        }
     }
 #pragma unroll
     for (int mi = 0; mi < MI; ++mi)

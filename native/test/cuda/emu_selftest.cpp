@@ -70,6 +70,45 @@ TEST(emu_missing_syncthreads_is_caught) {
     CHECK_MSG(nans >= 64, "the missing barrier shows as NaN from poisoned shared memory");
 }
 
+namespace {
+// Two rounds through one shared tile; with_second_sync = false leaves out the barrier that keeps
+// round 2's writes from landing before the other warp has read round 1 (a write-after-read race).
+__global__ void two_rounds_kernel(float *out, const float *in, bool with_second_sync) {
+    DK_SHARED(float, s, [64]);
+    const int i = threadIdx.x;
+    for (int round = 0; round < 2; ++round) {
+        s[i] = in[round * 64 + i];
+        __syncthreads();
+        out[round * 64 + i] = s[63 - i];
+        if (with_second_sync) __syncthreads();
+    }
+}
+} // namespace
+
+TEST(emu_missing_barrier_before_overwrite_is_caught) {
+    std::vector<float> h(128), got(128);
+    for (int i = 0; i < 128; ++i) h[i] = float(i);
+    float *in = nullptr, *out = nullptr;
+    cudaMalloc(&in, 128 * sizeof(float));
+    cudaMalloc(&out, 128 * sizeof(float));
+    cudaMemcpy(in, h.data(), 128 * sizeof(float), cudaMemcpyHostToDevice);
+    for (bool with_sync : {true, false}) {
+        if (!with_sync && !fiber_mode()) break; // racy: only the deterministic fiber schedule checks it
+        DK_LAUNCH(two_rounds_kernel, dim3(1), dim3(64), 0, nullptr, out, in, with_sync);
+        CHECK(cudaGetLastError() == cudaSuccess);
+        cudaMemcpy(got.data(), out, 128 * sizeof(float), cudaMemcpyDeviceToHost);
+        int wrong = 0;
+        for (int i = 0; i < 128; ++i) wrong += got[i] != float((i / 64) * 64 + 63 - i % 64);
+        if (with_sync) CHECK_MSG(wrong == 0, "with both barriers every round reverses its tile");
+        else {
+            std::printf("without the second __syncthreads: %d of 128 outputs read the next round's data\n", wrong);
+            CHECK_MSG(wrong >= 32, "warp 0 runs ahead into round 2 and overwrites the tile warp 1 still has to read");
+        }
+    }
+    cudaFree(in);
+    cudaFree(out);
+}
+
 // Run by the ThreadSanitizer tree only, where ctest expects the data-race report.
 EMU_DEMO_TEST(emu_race_for_tsan) {
     cudaError_t err;

@@ -97,6 +97,9 @@ struct Thread {
     ucontext_t uc;
     char *stack = nullptr;
     void *fake_stack = nullptr;
+    bool started = false;
+    const unsigned *wait_gen = nullptr; // while Waiting: runnable again once *wait_gen != wait_seen
+    unsigned wait_seen = 0;
 };
 
 constexpr size_t kFiberStack = 256 * 1024;
@@ -113,7 +116,6 @@ struct Block {
     int first_exited = -1;
     bool aborted = false;
     std::string message;
-    unsigned long progress = 0;
     std::set<void *> poisoned;
     uint3 idx{0, 0, 0};
 };
@@ -170,7 +172,6 @@ std::string thread_name(const Block &b, int linear) {
         b.aborted = true;
         b.message = std::move(msg);
     }
-    ++b.progress;
     b.cv.notify_all();
     throw Abort{};
 }
@@ -194,7 +195,6 @@ void on_thread_exit(Block &b, Thread &t) {
     t.state = State::Done;
     ++b.exited;
     if (b.first_exited < 0) b.first_exited = t.ctx.linear;
-    ++b.progress;
     if (!b.aborted) {
         if (b.bar.arrived > 0) {
             b.aborted = true;
@@ -281,37 +281,56 @@ __attribute__((noinline)) void init_fiber(Thread &t) {
     t.state = State::Running;
 }
 
+// Fiber scheduling: always resume the lowest-numbered thread that can run. A warp therefore runs
+// ahead of the higher warps as far as the barriers let it (its lanes advance together through warp
+// collectives), and thread 0 ahead of thread 1 between them, so that a missing __syncthreads shows
+// up deterministically: a read of shared data runs before the other warps have written it (and
+// finds the NaN poison), or a write of the next tile lands before they have read the current one.
+bool runnable(const Block &b, const Thread &t) {
+    if (t.state == State::Done) return false;
+    if (t.state == State::Running || b.aborted) return true;
+    return *t.wait_gen != t.wait_seen;
+}
+
 void run_block_fibers(Block &b) {
-    for (Thread &t : b.threads) init_fiber(t);
-    // Start every fiber once in order, then resume the waiting ones round-robin.
-    for (Thread &t : b.threads) {
-        g_launch->starting = &t;
-        switch_to_fiber(t);
-    }
+    for (Thread &t : b.threads) init_fiber(t), t.started = false;
     for (;;) {
+        Thread *next = nullptr;
         bool alive = false;
-        const unsigned long before = b.progress;
         for (Thread &t : b.threads) {
             if (t.state == State::Done) continue;
             alive = true;
-            switch_to_fiber(t);
+            if (runnable(b, t)) {
+                next = &t;
+                break;
+            }
         }
         if (!alive) return;
-        if (b.progress == before && !b.aborted) {
+        if (!next) { // everyone left waits for something that cannot happen
             b.aborted = true;
             b.message = deadlock_report(b);
+            continue; // now every waiting fiber is runnable and unwinds
         }
+        if (!next->started) {
+            next->started = true;
+            g_launch->starting = next;
+        }
+        switch_to_fiber(*next);
     }
 }
 
 // Waits (lock held) until done() holds; fibers yield to the scheduler, threads sleep on the
 // block's condition variable. Throws Abort when the launch has failed meanwhile.
+// `gen` is the barrier generation the caller waits to change (the fiber scheduler checks it
+// without resuming the fiber).
 template <class Pred>
-void wait_until(Block &b, std::unique_lock<std::mutex> &lk, Thread &t, Pred done) {
+void wait_until(Block &b, std::unique_lock<std::mutex> &lk, Thread &t, Pred done, const unsigned *gen) {
     if (g_launch->mode == Mode::Fiber) {
         while (!done()) {
             if (b.aborted) throw Abort{};
             t.state = State::Waiting;
+            t.wait_gen = gen;
+            t.wait_seen = *gen;
             lk.unlock();
             fiber_to_scheduler(t, false);
             lk.lock();
@@ -497,7 +516,6 @@ void syncthreads(const char *file, int line) {
                         file, line));
     if (bar.arrived == 0) bar.file = file, bar.line = line, bar.first = t.ctx.linear;
     t.what = "__syncthreads", t.file = file, t.line = line;
-    ++b.progress;
     const unsigned gen = bar.gen;
     if (++bar.arrived == b.nthreads) {
         bar.arrived = 0;
@@ -505,7 +523,7 @@ void syncthreads(const char *file, int line) {
         b.cv.notify_all();
         return;
     }
-    wait_until(b, lk, t, [&] { return bar.gen != gen; });
+    wait_until(b, lk, t, [&] { return bar.gen != gen; }, &bar.gen);
 }
 
 namespace {
@@ -526,7 +544,6 @@ void warp_arrive(Block &b, std::unique_lock<std::mutex> &lk, Thread &t, int phas
                             what, file, line, t.ctx.warp, b.idx.x, b.idx.y, b.idx.z, l, mask));
     if (bar.arrived == 0) bar.file = file, bar.line = line, bar.mask = mask, bar.first = t.ctx.linear;
     t.what = what, t.file = file, t.line = line;
-    ++b.progress;
     const unsigned gen = bar.gen;
     if (++bar.arrived == __builtin_popcount(need)) {
         bar.arrived = 0;
@@ -534,7 +551,7 @@ void warp_arrive(Block &b, std::unique_lock<std::mutex> &lk, Thread &t, int phas
         b.cv.notify_all();
         return;
     }
-    wait_until(b, lk, t, [&] { return bar.gen != gen; });
+    wait_until(b, lk, t, [&] { return bar.gen != gen; }, &bar.gen);
 }
 
 unsigned existing_lanes(const Block &b, int warp) {
