@@ -100,6 +100,29 @@ DK_API dk_status dk_matmul(dk_backend backend, const dk_matmul_desc *desc,
  * "onednn"), or NULL with the error set if the descriptor is invalid or the backend unavailable. */
 DK_API const char *dk_matmul_impl_name(dk_backend backend, const dk_matmul_desc *desc);
 
+/* ---- CUDA device memory (tensors on Device.cuda) ---------------------------------------------
+ * Forwarded to libdeepkern_cuda. Every function fails with DK_UNAVAILABLE and the reason (for
+ * example "no CUDA driver or GPU found") where the cuda backend cannot run; arguments are checked
+ * first. Device blocks come from a caching allocator: freed blocks are kept per size class and
+ * reused (dk_cuda_empty_cache returns them to the driver). The contents of a new block are
+ * undefined. bytes >= 0; *out = NULL for 0 bytes. dk_cuda_free(NULL) does nothing. Copies run on
+ * the default stream and return when the host may use its buffer (device-to-host: when the data
+ * has arrived). Kernels of the cuda backend run on the default stream; dk_matmul on it returns
+ * after the product is complete. kind is a dk_copy_kind (an int32_t, so that any value can be
+ * checked). */
+typedef enum dk_copy_kind {
+    DK_COPY_HOST_TO_DEVICE = 1,
+    DK_COPY_DEVICE_TO_HOST = 2,
+    DK_COPY_DEVICE_TO_DEVICE = 3
+} dk_copy_kind;
+DK_API dk_status dk_cuda_malloc(void **out, int64_t bytes);
+DK_API dk_status dk_cuda_free(void *p);
+DK_API dk_status dk_cuda_memcpy(void *dst, const void *src, int64_t bytes, int32_t kind);
+DK_API dk_status dk_cuda_synchronize(void);
+DK_API dk_status dk_cuda_empty_cache(void);
+/* Bytes handed out and not freed, and bytes kept in the cache. */
+DK_API dk_status dk_cuda_memory_stats(int64_t *in_use, int64_t *cached);
+
 /* ---- probes (benchmarks) ------------------------------------------------------------------ */
 
 /* Runs an FMA-bound loop (independent vector accumulators, no memory traffic) on the calling

@@ -101,4 +101,21 @@ public final class DeepKern {
             @Const MatmulDesc desc);
 
     public static native @Cast("int") int dk_fma_peak_gflops(long iterations, double[] gflops);
+
+    // ---- CUDA device memory (deepkern.h: dk_cuda_*) ----
+    public static final int DK_COPY_HOST_TO_DEVICE = 1, DK_COPY_DEVICE_TO_HOST = 2, DK_COPY_DEVICE_TO_DEVICE = 3;
+
+    public static native @Cast("int") int dk_cuda_malloc(@Cast("void**") PointerPointer<?> out, long bytes);
+
+    public static native @Cast("int") int dk_cuda_free(Pointer p);
+
+    public static native @Cast("int") int dk_cuda_memcpy(Pointer dst, @Const Pointer src, long bytes,
+            int kind);
+
+    public static native @Cast("int") int dk_cuda_synchronize();
+
+    public static native @Cast("int") int dk_cuda_empty_cache();
+
+    public static native @Cast("int") int dk_cuda_memory_stats(@Cast("int64_t*") long[] in_use,
+            @Cast("int64_t*") long[] cached);
 }
