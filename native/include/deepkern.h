@@ -100,6 +100,26 @@ DK_API dk_status dk_matmul(dk_backend backend, const dk_matmul_desc *desc,
  * "onednn"), or NULL with the error set if the descriptor is invalid or the backend unavailable. */
 DK_API const char *dk_matmul_impl_name(dk_backend backend, const dk_matmul_desc *desc);
 
+/* ---- matmul with B packed once (native backend) ---------------------------------------------
+ * For weights used by many products (a Linear layer's W, batch-1 and small-batch inference):
+ * dk_sgemm_pack_b copies op(B) (k x n; B stored k x n, or n x k when trans_b, leading dimension
+ * ldb, b_len floats readable) into the layout the native GEMM's microkernel reads, once.
+ * dk_matmul_packed_b then computes C = alpha * op(A) * B + beta * C without touching B again:
+ * desc's k and n must equal the packed matrix's, desc's trans_b and ldb are not used; everything
+ * else (trans_a, lda, ldc, alpha, beta, beta == 0 never reads C, a_len, c_len) is as for
+ * dk_matmul. The packed layout belongs to this process's CPU dispatch (dk_cpu_isa). A packed
+ * matrix is freed explicitly with dk_packed_matrix_free (NULL is ignored; freeing twice, or using
+ * a freed one, is a bug the library detects only on a best-effort basis). It is read-only, so
+ * any number of threads may use one at once. */
+typedef struct dk_packed_matrix dk_packed_matrix;
+
+DK_API dk_status dk_sgemm_pack_b(dk_packed_matrix **out, int64_t k, int64_t n, int32_t trans_b,
+                                 const float *b, int64_t ldb, int64_t b_len);
+DK_API dk_status dk_matmul_packed_b(const dk_matmul_desc *desc, float *c, int64_t c_len,
+                                    const float *a, int64_t a_len, const dk_packed_matrix *b);
+DK_API dk_status dk_packed_matrix_shape(const dk_packed_matrix *p, int64_t *k, int64_t *n);
+DK_API void dk_packed_matrix_free(dk_packed_matrix *p);
+
 /* ---- probes (benchmarks) ------------------------------------------------------------------ */
 
 /* Runs an FMA-bound loop (independent vector accumulators, no memory traffic) on the calling

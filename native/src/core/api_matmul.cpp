@@ -15,15 +15,14 @@ const MatmulImpl &pick(dk_backend backend, const dk_matmul_desc &d) {
     fail(DK_UNSUPPORTED, "no matmul implementation supports this descriptor");
 }
 
-// C = beta * C for k == 0 or alpha == 0 (beta == 0 writes zeros without reading C).
+} // namespace
+
 void scale_c(const dk_matmul_desc &d, float *c) {
     for (int64_t i = 0; i < d.m; ++i) {
         float *row = c + i * d.ldc;
         for (int64_t j = 0; j < d.n; ++j) row[j] = d.beta == 0.0f ? 0.0f : d.beta * row[j];
     }
 }
-
-} // namespace
 
 } // namespace dk
 

@@ -28,6 +28,16 @@ struct MatmulImpl {
 void check_matmul(const dk_matmul_desc *d, const float *c, int64_t c_len, const float *a,
                   int64_t a_len, const float *b, int64_t b_len);
 
+// The shape functions of B packed once (dk_sgemm_pack_b) and of a product with it
+// (dk_matmul_packed_b: desc's trans_b and ldb are not used, k and n must match the packed matrix).
+void check_pack_b(int64_t k, int64_t n, int32_t trans_b, const float *b, int64_t ldb, int64_t b_len);
+void check_matmul_packed_b(const dk_matmul_desc *d, const float *c, int64_t c_len, const float *a, int64_t a_len,
+                           int64_t packed_k, int64_t packed_n);
+
+// C = beta * C for a validated descriptor whose k == 0 or alpha == 0 (beta == 0 writes zeros
+// without reading C).
+void scale_c(const dk_matmul_desc &d, float *c);
+
 // The ordered implementation list for a backend; the first that supports a descriptor runs.
 // Throws DK_UNAVAILABLE for a backend that cannot run here.
 const std::vector<const MatmulImpl *> &matmul_impls(dk_backend backend);

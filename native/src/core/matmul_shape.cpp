@@ -33,15 +33,19 @@ bool overlap(const float *p, int64_t p_len, const float *q, int64_t q_len) {
     return p < q + q_len && q < p + p_len;
 }
 
-} // namespace
-
-void check_matmul(const dk_matmul_desc *d, const float *c, int64_t c_len, const float *a, int64_t a_len,
-                  const float *b, int64_t b_len) {
+void check_sizes(const dk_matmul_desc *d) {
     if (!d) fail(DK_NULL_POINTER, "desc must not be null");
     if (d->m < 0) fail(DK_INVALID_ARGUMENT, format("m must be >= 0, got %lld", (long long)d->m));
     if (d->n < 0) fail(DK_INVALID_ARGUMENT, format("n must be >= 0, got %lld", (long long)d->n));
     if (d->k < 0) fail(DK_INVALID_ARGUMENT, format("k must be >= 0, got %lld", (long long)d->k));
     if (d->trans_a != 0 && d->trans_a != 1) fail(DK_INVALID_ARGUMENT, format("trans_a must be 0 or 1, got %d", d->trans_a));
+}
+
+} // namespace
+
+void check_matmul(const dk_matmul_desc *d, const float *c, int64_t c_len, const float *a, int64_t a_len,
+                  const float *b, int64_t b_len) {
+    check_sizes(d);
     if (d->trans_b != 0 && d->trans_b != 1) fail(DK_INVALID_ARGUMENT, format("trans_b must be 0 or 1, got %d", d->trans_b));
 
     const int64_t a_rows = d->trans_a ? d->k : d->m, a_cols = d->trans_a ? d->m : d->k;
@@ -56,6 +60,30 @@ void check_matmul(const dk_matmul_desc *d, const float *c, int64_t c_len, const 
     check_buffer("b", b, b_len, b_need);
     if (overlap(c, c_need, a, a_need)) fail(DK_INVALID_ARGUMENT, "c must not overlap a");
     if (overlap(c, c_need, b, b_need)) fail(DK_INVALID_ARGUMENT, "c must not overlap b");
+}
+
+void check_pack_b(int64_t k, int64_t n, int32_t trans_b, const float *b, int64_t ldb, int64_t b_len) {
+    if (k < 0) fail(DK_INVALID_ARGUMENT, format("k must be >= 0, got %lld", (long long)k));
+    if (n < 0) fail(DK_INVALID_ARGUMENT, format("n must be >= 0, got %lld", (long long)n));
+    if (trans_b != 0 && trans_b != 1) fail(DK_INVALID_ARGUMENT, format("trans_b must be 0 or 1, got %d", trans_b));
+    const int64_t b_need = trans_b ? extent("b", "ldb", n, k, ldb) : extent("b", "ldb", k, n, ldb);
+    check_buffer("b", b, b_len, b_need);
+}
+
+void check_matmul_packed_b(const dk_matmul_desc *d, const float *c, int64_t c_len, const float *a, int64_t a_len,
+                           int64_t packed_k, int64_t packed_n) {
+    check_sizes(d);
+    if (d->k != packed_k)
+        fail(DK_INVALID_ARGUMENT, format("k (%lld) must equal the packed b's k (%lld)", (long long)d->k, (long long)packed_k));
+    if (d->n != packed_n)
+        fail(DK_INVALID_ARGUMENT, format("n (%lld) must equal the packed b's n (%lld)", (long long)d->n, (long long)packed_n));
+    const int64_t a_rows = d->trans_a ? d->k : d->m, a_cols = d->trans_a ? d->m : d->k;
+    const bool reads_a = d->m > 0 && d->n > 0 && d->k > 0;
+    const int64_t a_need = reads_a ? extent("a", "lda", a_rows, a_cols, d->lda) : 0;
+    const int64_t c_need = extent("c", "ldc", d->m, d->n, d->ldc);
+    check_buffer("c", c, c_len, c_need);
+    check_buffer("a", a, a_len, a_need);
+    if (overlap(c, c_need, a, a_need)) fail(DK_INVALID_ARGUMENT, "c must not overlap a");
 }
 
 } // namespace dk

@@ -8,13 +8,14 @@
 namespace dk {
 
 extern const MatmulImpl matmul_ref;
+extern const MatmulImpl matmul_gemm; // cpu/gemm/sgemm.cpp
 #ifdef DK_HAVE_ONEDNN
 extern const MatmulImpl matmul_onednn;
 #endif
 extern const MatmulImpl matmul_cuda;
 
 const std::vector<const MatmulImpl *> &matmul_impls(dk_backend backend) {
-    static const std::vector<const MatmulImpl *> native = {&matmul_ref};
+    static const std::vector<const MatmulImpl *> native = {&matmul_gemm, &matmul_ref};
 #ifdef DK_HAVE_ONEDNN
     static const std::vector<const MatmulImpl *> onednn = {&matmul_onednn, &matmul_ref};
 #endif

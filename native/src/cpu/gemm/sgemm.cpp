@@ -1,0 +1,375 @@
+// The native backend's fp32 GEMM: C = alpha * op(A) * op(B) + beta * C, BLIS style — packing of
+// A and B into micro-panels, five loops around a register-blocked microkernel, the microkernel
+// chosen at run time by dk::cpu_isa() (sgemm_avx512_12x32, sgemm_avx2_6x16, sgemm_generic_4x16).
+// Also: an unpacked path for small products, and B packed once and reused (dk_sgemm_pack_b).
+//
+// Loops (C is row-major, so a microkernel's vector dimension is n; see gemm.h):
+//
+//   for ic in m by MC                      A block, MC x KC: shared by all threads (L3)
+//     for pc in k by KC
+//       pack A block                        (threads pack disjoint micro-panels, then a barrier)
+//       for jc in this thread's columns by NC     B block, KC x NC: private to a thread (its L2)
+//         pack B block                      (skipped when B was packed in advance)
+//         for ir in this thread's A micro-panels    MR x KC A micro-panel: stays in L1
+//           for jr over the B block's micro-panels   KC x NR B micro-panel: streamed from L2
+//             microkernel: C[ir, jr] = alpha * A~ B~ + (pc == 0 ? beta : 1) * C[ir, jr]
+//
+// Block sizes for sgemm_avx512_12x32 on this CPU (48 KiB 12-way L1d and 1 MiB private L2 per
+// core according to sysfs; lscpu's "2 MiB" is the sum over the 2 cores; a 2 MiB L2 only adds
+// headroom):
+// - MR x NR = 12 x 32: 24 zmm accumulators, the most the 32 registers hold next to two B vectors
+//   and a broadcast, and >= 2 FMA pipes x 4-cycle latency = 8 independent chains.
+// - KC = 384: the A micro-panel (12 x 384 x 4 B = 18 KiB) takes 3/8 of L1d, so it stays resident
+//   while the B micro-panels (384 x 32 x 4 B = 48 KiB each) stream past it; a long KC also
+//   amortizes the C tile's load/store (24 zmm) over 384 x 24 FMAs.
+// - NC = 384: the B block (384 x 384 x 4 B = 576 KiB) fits the 1 MiB L2 with room for the A
+//   micro-panels and C lines passing through; a larger block starts to evict itself.
+// - MC = 1536: the A block (1536 x 384 x 4 B = 2.25 MiB) lives in the 32 MiB L3 and is reused by
+//   every B block of a row band; MC is a multiple of MR.
+// Threads split the columns (jc) first: each core packs and keeps its own B block in its private
+// L2 and both read the shared A block. When n has fewer micro-panels than threads, they split the
+// A micro-panels (ir) instead.
+#include "cpu/gemm/gemm.h"
+
+#include "core/cpu_features.h"
+#include "core/error.h"
+#include "core/matmul.h"
+#include "core/threading.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace dk::gemm {
+
+namespace {
+
+const Kernels &kernels() {
+    switch (cpu_isa()) {
+    case Isa::avx512: return sgemm_avx512_12x32;
+    case Isa::avx2: return sgemm_avx2_6x16;
+    default: return sgemm_generic_4x16;
+    }
+}
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// [begin, end) of part `i` of `count` units split as evenly as possible into `parts`.
+void split(int64_t count, int parts, int i, int64_t &begin, int64_t &end) {
+    begin = count * i / parts;
+    end = count * (i + 1) / parts;
+}
+
+// A validated product: C = alpha * op(A) * op(B) + beta * C (see MatmulArgs).
+struct Problem {
+    int64_t m, n, k;
+    bool ta, tb;
+    const float *a;
+    int64_t lda;
+    const float *b;
+    int64_t ldb;
+    float *c;
+    int64_t ldc;
+    float alpha, beta;
+};
+
+// ---- packing -------------------------------------------------------------------------------
+
+// One MR x kc micro-panel of op(A) from (i0, p0); rows past m_r are zero.
+void pack_a_panel(const Problem &P, int mr, int64_t i0, int64_t p0, int m_r, int64_t kc, float *dst) {
+    if (P.ta) { // op(A)(i, p) = A[p * lda + i]: each step copies m_r consecutive floats
+        for (int64_t p = 0; p < kc; ++p) {
+            const float *src = P.a + (p0 + p) * P.lda + i0;
+            float *d = dst + p * mr;
+            for (int i = 0; i < m_r; ++i) d[i] = src[i];
+            for (int i = m_r; i < mr; ++i) d[i] = 0.0f;
+        }
+    } else { // op(A)(i, p) = A[i * lda + p]: each row is read along p
+        for (int i = 0; i < m_r; ++i) {
+            const float *src = P.a + (i0 + i) * P.lda + p0;
+            for (int64_t p = 0; p < kc; ++p) dst[p * mr + i] = src[p];
+        }
+        for (int i = m_r; i < mr; ++i)
+            for (int64_t p = 0; p < kc; ++p) dst[p * mr + i] = 0.0f;
+    }
+}
+
+// One kc x NR micro-panel of op(B) from (p0, j0); columns past n_r are zero.
+void pack_b_panel(const float *b, int64_t ldb, bool tb, int nr, int64_t p0, int64_t j0, int64_t kc, int n_r,
+                  float *dst) {
+    if (!tb) { // op(B)(p, j) = B[p * ldb + j]: each step copies n_r consecutive floats
+        for (int64_t p = 0; p < kc; ++p) {
+            const float *src = b + (p0 + p) * ldb + j0;
+            float *d = dst + p * nr;
+            std::memcpy(d, src, sizeof(float) * n_r);
+            for (int j = n_r; j < nr; ++j) d[j] = 0.0f;
+        }
+    } else { // op(B)(p, j) = B[j * ldb + p]: each column is read along p
+        for (int j = 0; j < n_r; ++j) {
+            const float *src = b + (j0 + j) * ldb + p0;
+            for (int64_t p = 0; p < kc; ++p) dst[p * nr + j] = src[p];
+        }
+        for (int j = n_r; j < nr; ++j)
+            for (int64_t p = 0; p < kc; ++p) dst[p * nr + j] = 0.0f;
+    }
+}
+
+// ---- scratch memory --------------------------------------------------------------------------
+
+// Grow-only 64-byte aligned scratch per calling thread: packing buffers are reused across calls
+// instead of being mapped (and page-faulted) anew each time.
+float *scratch(size_t floats) {
+    struct Buffer {
+        float *p = nullptr;
+        size_t cap = 0;
+        ~Buffer() { std::free(p); }
+    };
+    thread_local Buffer buf;
+    if (floats > buf.cap) {
+        std::free(buf.p);
+        buf.p = nullptr, buf.cap = 0;
+        const size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
+        buf.p = static_cast<float *>(std::aligned_alloc(64, bytes));
+        if (!buf.p) throw std::bad_alloc();
+        buf.cap = floats;
+    }
+    return buf.p;
+}
+
+} // namespace
+
+} // namespace dk::gemm
+
+// op(B) packed once for every call of dk_matmul_packed_b: for each k block of kc rows (the
+// kernels' KC, the last one shorter), the micro-panels of NR columns, each kc x NR, padded with
+// zero columns to a multiple of NR. The layout belongs to `kernels`, fixed for the process.
+struct dk_packed_matrix {
+    static constexpr uint64_t kMagic = 0x646b2d7061636b42ull; // "dk-packB"
+    uint64_t magic;
+    int64_t k, n, n_padded;
+    const dk::gemm::Kernels *kernels;
+    float *data;
+
+    // The B block of k block p0 (a multiple of KC) starting at column j0 (a multiple of NR).
+    const float *block(int64_t p0, int64_t j0) const {
+        const int64_t kc = std::min(kernels->kc, k - p0);
+        return data + p0 * n_padded + j0 * kc;
+    }
+};
+
+namespace dk::gemm {
+
+namespace {
+
+// ---- the packed path ------------------------------------------------------------------------
+
+struct Plan {
+    const Kernels &K;
+    const Problem &P;
+    const dk_packed_matrix *packed_b; // null: pack B blocks as we go
+    float *a_block;                   // shared MC x KC
+    float *b_blocks;                  // one KC x NC block per thread
+    int threads, tm, tn;              // threads = tm x tn (rows x columns)
+};
+
+void barrier(const Plan &plan) {
+#ifdef _OPENMP
+    if (plan.threads > 1) {
+#pragma omp barrier
+    }
+#endif
+}
+
+void run_thread(const Plan &plan, int tid) {
+    const Kernels &K = plan.K;
+    const Problem &P = plan.P;
+    const int mr = K.mr, nr = K.nr;
+    const int ti = tid / plan.tn, tj = tid % plan.tn;
+    int64_t col_panel0, col_panel1; // this thread's B micro-panels
+    split(ceil_div(P.n, nr), plan.tn, tj, col_panel0, col_panel1);
+    const int64_t nc_panels = K.nc / nr;
+    float *b_block = plan.b_blocks + static_cast<int64_t>(tid) * K.kc * K.nc;
+
+    for (int64_t ic = 0; ic < P.m; ic += K.mc) {
+        const int64_t mc = std::min(K.mc, P.m - ic), row_panels = ceil_div(mc, mr);
+        for (int64_t pc = 0; pc < P.k; pc += K.kc) {
+            const int64_t kc = std::min(K.kc, P.k - pc);
+            int64_t r0, r1;
+            split(row_panels, plan.threads, tid, r0, r1);
+            for (int64_t r = r0; r < r1; ++r)
+                pack_a_panel(P, mr, ic + r * mr, pc, static_cast<int>(std::min<int64_t>(mr, mc - r * mr)), kc,
+                             plan.a_block + r * mr * kc);
+            barrier(plan);
+
+            const Epilogue e{P.alpha, pc == 0 ? P.beta : 1.0f};
+            int64_t ir0, ir1; // this thread's A micro-panels
+            split(row_panels, plan.tm, ti, ir0, ir1);
+            for (int64_t jp = col_panel0; jp < col_panel1; jp += nc_panels) {
+                const int64_t panels = std::min(nc_panels, col_panel1 - jp), j0 = jp * nr;
+                const float *bb = b_block;
+                if (plan.packed_b) {
+                    bb = plan.packed_b->block(pc, j0);
+                } else {
+                    for (int64_t q = 0; q < panels; ++q)
+                        pack_b_panel(P.b, P.ldb, P.tb, nr, pc, j0 + q * nr, kc,
+                                     static_cast<int>(std::min<int64_t>(nr, P.n - j0 - q * nr)), b_block + q * kc * nr);
+                }
+                for (int64_t ir = ir0; ir < ir1; ++ir) {
+                    const int64_t i0 = ic + ir * mr;
+                    const int m_r = static_cast<int>(std::min<int64_t>(mr, P.m - i0));
+                    const float *ap = plan.a_block + ir * mr * kc;
+                    for (int64_t q = 0; q < panels; ++q) {
+                        const int64_t jq = j0 + q * nr;
+                        K.packed(kc, ap, bb + q * kc * nr, P.c + i0 * P.ldc + jq, P.ldc, m_r,
+                                 static_cast<int>(std::min<int64_t>(nr, P.n - jq)), e);
+                    }
+                }
+            }
+            barrier(plan); // the A block is repacked next
+        }
+    }
+}
+
+void gemm_packed(const Kernels &K, const Problem &P, const dk_packed_matrix *packed_b) {
+    int threads = 1;
+#ifdef _OPENMP
+    threads = omp_get_max_threads(); // the ThreadLease's count
+#endif
+    // Columns first (private B blocks); rows when there are fewer B micro-panels than threads.
+    const int64_t col_panels = ceil_div(P.n, K.nr);
+    int tn = threads;
+    while (tn > 1 && (tn > col_panels || threads % tn != 0)) --tn;
+    const int tm = threads / tn;
+
+    const int64_t mc = std::min(K.mc, ceil_div(P.m, K.mr) * K.mr), kc = std::min(K.kc, P.k);
+    const size_t a_floats = static_cast<size_t>(mc * kc);
+    const size_t b_floats = packed_b ? 0 : static_cast<size_t>(K.kc * K.nc) * threads;
+    float *buf = scratch(a_floats + b_floats + 16);
+    const Plan plan{K, P, packed_b, buf, buf + (a_floats + 15) / 16 * 16, threads, tm, tn};
+    if (threads == 1) {
+        run_thread(plan, 0);
+        return;
+    }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+    run_thread(plan, omp_get_thread_num());
+#endif
+}
+
+// ---- the unpacked path ------------------------------------------------------------------------
+
+// Small products: packing costs about as much as the product itself, and everything fits in L1
+// and L2 anyway, so the direct kernel reads A and B where they are. One thread.
+bool wants_direct(const Kernels &K, const Problem &P) {
+    return K.direct && !P.tb && P.m * P.n * P.k <= 96 * 96 * 96 && P.k <= 512;
+}
+
+void gemm_direct(const Kernels &K, const Problem &P) {
+    const int64_t rs_a = P.ta ? 1 : P.lda, cs_a = P.ta ? P.lda : 1;
+    const Epilogue e{P.alpha, P.beta};
+    for (int64_t i0 = 0; i0 < P.m; i0 += K.mr) {
+        const int m_r = static_cast<int>(std::min<int64_t>(K.mr, P.m - i0));
+        for (int64_t j0 = 0; j0 < P.n; j0 += K.nr)
+            K.direct(P.k, P.a + i0 * rs_a, rs_a, cs_a, P.b + j0, P.ldb, P.c + i0 * P.ldc + j0, P.ldc, m_r,
+                     static_cast<int>(std::min<int64_t>(K.nr, P.n - j0)), e);
+    }
+}
+
+Problem problem(const dk_matmul_desc &d, float *c, const float *a, const float *b) {
+    return Problem{d.m, d.n, d.k, d.trans_a != 0, d.trans_b != 0, a, d.lda, b, d.ldb, c, d.ldc, d.alpha, d.beta};
+}
+
+void matmul_gemm_run(const MatmulArgs &x) {
+    const Kernels &K = kernels();
+    const Problem P = problem(x.d, x.c, x.a, x.b);
+    if (wants_direct(K, P))
+        gemm_direct(K, P);
+    else
+        gemm_packed(K, P, nullptr);
+}
+
+} // namespace
+
+} // namespace dk::gemm
+
+namespace dk {
+
+// The native backend's matmul (registry.cpp); its name is the microkernel this CPU runs.
+extern const MatmulImpl matmul_gemm = {gemm::kernels().name, [](const dk_matmul_desc &) { return true; },
+                                       gemm::matmul_gemm_run};
+
+} // namespace dk
+
+// ---- B packed once: the C ABI ------------------------------------------------------------------
+
+extern "C" dk_status dk_sgemm_pack_b(dk_packed_matrix **out, int64_t k, int64_t n, int32_t trans_b, const float *b,
+                                     int64_t ldb, int64_t b_len) {
+    return dk::guarded([&] {
+        if (!out) dk::fail(DK_NULL_POINTER, "out must not be null");
+        *out = nullptr;
+        dk::check_pack_b(k, n, trans_b, b, ldb, b_len);
+        const dk::gemm::Kernels &K = dk::gemm::kernels();
+        const int64_t n_padded = dk::gemm::ceil_div(n, K.nr) * K.nr;
+        int64_t floats;
+        if (__builtin_mul_overflow(k, n_padded, &floats) || floats > INT64_MAX / 8)
+            dk::fail(DK_INVALID_ARGUMENT, dk::format("k (%lld) x n (%lld) is too large to pack", (long long)k, (long long)n));
+        auto *pm = new dk_packed_matrix{dk_packed_matrix::kMagic, k, n, n_padded, &K, nullptr};
+        if (floats > 0) {
+            pm->data = static_cast<float *>(std::aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64));
+            if (!pm->data) {
+                delete pm;
+                dk::fail(DK_OUT_OF_MEMORY, dk::format("out of memory packing a %lld x %lld matrix", (long long)k, (long long)n));
+            }
+        }
+        const int64_t panels = n_padded / K.nr;
+        dk::ThreadLease lease;
+#pragma omp parallel for collapse(2) schedule(static)
+        for (int64_t p0 = 0; p0 < k; p0 += K.kc)
+            for (int64_t q = 0; q < panels; ++q) {
+                const int64_t kc = std::min(K.kc, k - p0), j0 = q * K.nr;
+                dk::gemm::pack_b_panel(b, ldb, trans_b != 0, K.nr, p0, j0, kc,
+                                       static_cast<int>(std::min<int64_t>(K.nr, n - j0)),
+                                       const_cast<float *>(pm->block(p0, j0)));
+            }
+        *out = pm;
+    });
+}
+
+extern "C" void dk_packed_matrix_free(dk_packed_matrix *p) {
+    if (!p || p->magic != dk_packed_matrix::kMagic) return;
+    p->magic = 0;
+    std::free(p->data);
+    delete p;
+}
+
+extern "C" dk_status dk_packed_matrix_shape(const dk_packed_matrix *p, int64_t *k, int64_t *n) {
+    return dk::guarded([&] {
+        if (!p) dk::fail(DK_NULL_POINTER, "packed must not be null");
+        if (!k || !n) dk::fail(DK_NULL_POINTER, "k and n must not be null");
+        if (p->magic != dk_packed_matrix::kMagic) dk::fail(DK_INVALID_ARGUMENT, "packed is not a live packed matrix");
+        *k = p->k, *n = p->n;
+    });
+}
+
+extern "C" dk_status dk_matmul_packed_b(const dk_matmul_desc *desc, float *c, int64_t c_len, const float *a,
+                                        int64_t a_len, const dk_packed_matrix *b) {
+    return dk::guarded([&] {
+        if (!b) dk::fail(DK_NULL_POINTER, "b (the packed matrix) must not be null");
+        if (b->magic != dk_packed_matrix::kMagic) dk::fail(DK_INVALID_ARGUMENT, "b is not a live packed matrix (freed?)");
+        dk::check_matmul_packed_b(desc, c, c_len, a, a_len, b->k, b->n);
+        const dk_matmul_desc &d = *desc;
+        if (d.m == 0 || d.n == 0) return;
+        if (d.k == 0 || d.alpha == 0.0f) {
+            dk::scale_c(d, c);
+            return;
+        }
+        dk::ThreadLease lease;
+        const dk::gemm::Problem P = dk::gemm::problem(d, c, a, nullptr);
+        dk::gemm::gemm_packed(*b->kernels, P, b);
+    });
+}
