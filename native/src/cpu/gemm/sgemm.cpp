@@ -41,6 +41,9 @@
 #include <cstring>
 #include <new>
 
+#include <emmintrin.h> // SSE2: part of the x86-64 baseline
+#include <xmmintrin.h>
+
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -80,42 +83,87 @@ struct Problem {
 
 // ---- packing -------------------------------------------------------------------------------
 
-// One MR x kc micro-panel of op(A) from (i0, p0); rows past m_r are zero.
-void pack_a_panel(const Problem &P, int mr, int64_t i0, int64_t p0, int m_r, int64_t kc, float *dst) {
-    if (P.ta) { // op(A)(i, p) = A[p * lda + i]: each step copies m_r consecutive floats
-        for (int64_t p = 0; p < kc; ++p) {
-            const float *src = P.a + (p0 + p) * P.lda + i0;
-            float *d = dst + p * mr;
-            for (int i = 0; i < m_r; ++i) d[i] = src[i];
-            for (int i = m_r; i < mr; ++i) d[i] = 0.0f;
+constexpr int64_t kPrefetchRows = 4; // how far ahead packing prefetches rows of a strided operand
+
+// dst[p * stride + i] = src[i * ld + p] for i < rows, p < kc, and zeros for rows <= i < stride:
+// the transposing copy both packings need when the operand is stored along k. 4 x 4 blocks go
+// through SSE registers (the x86-64 baseline), the rest is scalar.
+void pack_transposed(const float *src, int64_t ld, int rows, int64_t kc, float *dst, int stride) {
+    int i = 0;
+    for (; i + 4 <= rows; i += 4) {
+        const float *s0 = src + i * ld, *s1 = s0 + ld, *s2 = s1 + ld, *s3 = s2 + ld;
+        int64_t p = 0;
+        const float *next = s0 + 4 * ld; // the next 4 rows: prefetched a line at a time
+        const bool prefetch = i + 8 <= rows;
+        for (; p + 4 <= kc; p += 4) {
+            if (prefetch && p % 16 == 0)
+                for (int r = 0; r < 4; ++r) _mm_prefetch(reinterpret_cast<const char *>(next + r * ld + p), _MM_HINT_T0);
+            __m128 r0 = _mm_loadu_ps(s0 + p), r1 = _mm_loadu_ps(s1 + p), r2 = _mm_loadu_ps(s2 + p),
+                   r3 = _mm_loadu_ps(s3 + p);
+            _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+            _mm_storeu_ps(dst + p * stride + i, r0);
+            _mm_storeu_ps(dst + (p + 1) * stride + i, r1);
+            _mm_storeu_ps(dst + (p + 2) * stride + i, r2);
+            _mm_storeu_ps(dst + (p + 3) * stride + i, r3);
         }
-    } else { // op(A)(i, p) = A[i * lda + p]: each row is read along p
-        for (int i = 0; i < m_r; ++i) {
-            const float *src = P.a + (i0 + i) * P.lda + p0;
-            for (int64_t p = 0; p < kc; ++p) dst[p * mr + i] = src[p];
+        for (; p < kc; ++p) {
+            float *d = dst + p * stride + i;
+            d[0] = s0[p], d[1] = s1[p], d[2] = s2[p], d[3] = s3[p];
         }
-        for (int i = m_r; i < mr; ++i)
-            for (int64_t p = 0; p < kc; ++p) dst[p * mr + i] = 0.0f;
+    }
+    for (; i < rows; ++i)
+        for (int64_t p = 0; p < kc; ++p) dst[p * stride + i] = src[i * ld + p];
+    if (rows < stride)
+        for (int64_t p = 0; p < kc; ++p)
+            for (int r = rows; r < stride; ++r) dst[p * stride + r] = 0.0f;
+}
+
+// dst[p * stride + j] = src[p * ld + j] for j < cols, p < kc, and zeros for cols <= j < stride:
+// the copy both packings need when the operand is stored along the panel's width.
+void pack_straight(const float *src, int64_t ld, int cols, int64_t kc, float *dst, int stride) {
+    for (int64_t p = 0; p < kc; ++p) {
+        const float *s = src + p * ld;
+        float *d = dst + p * stride;
+        int j = 0;
+        if (cols == stride)
+            for (; j + 4 <= cols; j += 4) _mm_storeu_ps(d + j, _mm_loadu_ps(s + j));
+        for (; j < cols; ++j) d[j] = s[j];
+        for (; j < stride; ++j) d[j] = 0.0f;
     }
 }
 
-// One kc x NR micro-panel of op(B) from (p0, j0); columns past n_r are zero.
-void pack_b_panel(const float *b, int64_t ldb, bool tb, int nr, int64_t p0, int64_t j0, int64_t kc, int n_r,
-                  float *dst) {
-    if (!tb) { // op(B)(p, j) = B[p * ldb + j]: each step copies n_r consecutive floats
-        for (int64_t p = 0; p < kc; ++p) {
-            const float *src = b + (p0 + p) * ldb + j0;
-            float *d = dst + p * nr;
-            std::memcpy(d, src, sizeof(float) * n_r);
-            for (int j = n_r; j < nr; ++j) d[j] = 0.0f;
-        }
-    } else { // op(B)(p, j) = B[j * ldb + p]: each column is read along p
-        for (int j = 0; j < n_r; ++j) {
-            const float *src = b + (j0 + j) * ldb + p0;
-            for (int64_t p = 0; p < kc; ++p) dst[p * nr + j] = src[p];
-        }
-        for (int j = n_r; j < nr; ++j)
-            for (int64_t p = 0; p < kc; ++p) dst[p * nr + j] = 0.0f;
+// One MR x kc micro-panel of op(A) from (i0, p0); rows past m_r are zero.
+void pack_a_panel(const Problem &P, int mr, int64_t i0, int64_t p0, int m_r, int64_t kc, float *dst) {
+    if (P.ta) // op(A)(i, p) = A[p * lda + i]
+        pack_straight(P.a + p0 * P.lda + i0, P.lda, m_r, kc, dst, mr);
+    else // op(A)(i, p) = A[i * lda + p]
+        pack_transposed(P.a + i0 * P.lda + p0, P.lda, m_r, kc, dst, mr);
+}
+
+// `panels` kc x NR micro-panels of op(B) from (p0, j0), one after the other; columns past n are
+// zero. A row-major B is read row by row across the whole block (long contiguous runs instead of
+// one short run per page), a transposed B panel by panel along k.
+void pack_b_block(const float *b, int64_t ldb, bool tb, int nr, int64_t n, int64_t p0, int64_t j0, int64_t kc,
+                  int64_t panels, float *dst) {
+    for (int64_t q = 0; q < panels; ++q) {
+        const int64_t jq = j0 + q * nr;
+        const int n_r = static_cast<int>(std::min<int64_t>(nr, n - jq));
+        float *d = dst + q * kc * nr;
+        if (tb) // op(B)(p, j) = B[j * ldb + p]
+            pack_transposed(b + jq * ldb + p0, ldb, n_r, kc, d, nr);
+        else if (n_r < nr) // op(B)(p, j) = B[p * ldb + j]
+            pack_straight(b + p0 * ldb + jq, ldb, n_r, kc, d, nr);
+    }
+    if (tb) return;
+    const int64_t full = std::min(panels, (n - j0) / nr); // panels without a column tail
+    const int64_t run = full * nr; // floats per row of the block
+    for (int64_t p = 0; p < kc; ++p) {
+        const float *s = b + (p0 + p) * ldb + j0;
+        float *d = dst + p * nr;
+        if (p + kPrefetchRows < kc) // rows a page apart: help the hardware prefetcher
+            for (int64_t j = 0; j < run; j += 16) _mm_prefetch(reinterpret_cast<const char *>(s + kPrefetchRows * ldb + j), _MM_HINT_T0);
+        for (int64_t q = 0; q < full; ++q)
+            for (int j = 0; j < nr; j += 4) _mm_storeu_ps(d + q * kc * nr + j, _mm_loadu_ps(s + q * nr + j));
     }
 }
 
@@ -215,9 +263,7 @@ void run_thread(const Plan &plan, int tid) {
                 if (plan.packed_b) {
                     bb = plan.packed_b->block(pc, j0);
                 } else {
-                    for (int64_t q = 0; q < panels; ++q)
-                        pack_b_panel(P.b, P.ldb, P.tb, nr, pc, j0 + q * nr, kc,
-                                     static_cast<int>(std::min<int64_t>(nr, P.n - j0 - q * nr)), b_block + q * kc * nr);
+                    pack_b_block(P.b, P.ldb, P.tb, nr, P.n, pc, j0, kc, panels, b_block);
                 }
                 for (int64_t ir = ir0; ir < ir1; ++ir) {
                     const int64_t i0 = ic + ir * mr;
@@ -332,9 +378,7 @@ extern "C" dk_status dk_sgemm_pack_b(dk_packed_matrix **out, int64_t k, int64_t 
         for (int64_t p0 = 0; p0 < k; p0 += K.kc)
             for (int64_t q = 0; q < panels; ++q) {
                 const int64_t kc = std::min(K.kc, k - p0), j0 = q * K.nr;
-                dk::gemm::pack_b_panel(b, ldb, trans_b != 0, K.nr, p0, j0, kc,
-                                       static_cast<int>(std::min<int64_t>(K.nr, n - j0)),
-                                       const_cast<float *>(pm->block(p0, j0)));
+                dk::gemm::pack_b_block(b, ldb, trans_b != 0, K.nr, n, p0, j0, kc, 1, const_cast<float *>(pm->block(p0, j0)));
             }
         *out = pm;
     });

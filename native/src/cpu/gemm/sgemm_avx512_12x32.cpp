@@ -52,10 +52,16 @@ void packed_tile(int64_t kc, const float *a, const float *b, float *c, int64_t l
 #pragma GCC unroll 12
     for (int i = 0; i < M; ++i) acc0[i] = acc1[i] = _mm512_setzero_ps();
 #pragma GCC unroll 12
-    for (int i = 0; i < M; ++i) _mm_prefetch(reinterpret_cast<const char *>(c + i * ldc), _MM_HINT_T0);
+    for (int i = 0; i < M; ++i) {
+        _mm_prefetch(reinterpret_cast<const char *>(c + i * ldc), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char *>(c + i * ldc + 31), _MM_HINT_T0);
+    }
 #pragma GCC unroll 4
     for (int64_t p = 0; p < kc; ++p) {
-        _mm_prefetch(reinterpret_cast<const char *>(b + 8 * NR), _MM_HINT_T0);
+#ifdef DK_PF
+        _mm_prefetch(reinterpret_cast<const char *>(b + DK_PF * NR), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char *>(b + DK_PF * NR + 16), _MM_HINT_T0);
+#endif
         const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
 #pragma GCC unroll 12
         for (int i = 0; i < M; ++i) {
