@@ -41,6 +41,8 @@
 #include <cstring>
 #include <new>
 
+#include <sys/mman.h>
+
 #include <emmintrin.h> // SSE2: part of the x86-64 baseline
 #include <xmmintrin.h>
 
@@ -48,25 +50,25 @@
 #include <omp.h>
 #endif
 
+
+
 namespace dk::gemm {
 
 namespace {
 
-const Kernels &kernels() {
+const Kernels &kernels_() {
     switch (cpu_isa()) {
     case Isa::avx512: return sgemm_avx512_12x32;
     case Isa::avx2: return sgemm_avx2_6x16;
     default: return sgemm_generic_4x16;
     }
 }
+const Kernels &kernels() { // TUNING ONLY
+    static Kernels k = [] { Kernels k = kernels_(); if (getenv("KC")) k.kc = atol(getenv("KC")); if (getenv("NC")) k.nc = atol(getenv("NC")); if (getenv("MC")) k.mc = atol(getenv("MC")); return k; }();
+    return k;
+}
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
-// [begin, end) of part `i` of `count` units split as evenly as possible into `parts`.
-void split(int64_t count, int parts, int i, int64_t &begin, int64_t &end) {
-    begin = count * i / parts;
-    end = count * (i + 1) / parts;
-}
 
 // A validated product: C = alpha * op(A) * op(B) + beta * C (see MatmulArgs).
 struct Problem {
@@ -181,9 +183,13 @@ float *scratch(size_t floats) {
     if (floats > buf.cap) {
         std::free(buf.p);
         buf.p = nullptr, buf.cap = 0;
-        const size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
-        buf.p = static_cast<float *>(std::aligned_alloc(64, bytes));
+        // Whole 2 MiB pages, marked for transparent huge pages: the packed blocks are walked
+        // over and over, and with 4 KiB pages a B block alone spans 144 TLB entries.
+        constexpr size_t huge = size_t(2) << 20;
+        const size_t bytes = (floats * sizeof(float) + huge - 1) / huge * huge;
+        buf.p = static_cast<float *>(std::aligned_alloc(huge, bytes));
         if (!buf.p) throw std::bad_alloc();
+        madvise(buf.p, bytes, MADV_HUGEPAGE); // advice only: failure changes nothing
         buf.cap = floats;
     }
     return buf.p;
@@ -220,55 +226,54 @@ struct Plan {
     const Kernels &K;
     const Problem &P;
     const dk_packed_matrix *packed_b; // null: pack B blocks as we go
-    float *a_block;                   // shared MC x KC
+    float *a_blocks[2];               // shared MC x KC, alternating between k blocks
     float *b_blocks;                  // one KC x NC block per thread
-    int threads, tm, tn;              // threads = tm x tn (rows x columns)
+    int threads;
+    int64_t unit_panels;              // B micro-panels (columns) per work unit, <= NC / NR
+    int64_t row_chunks;               // row ranges per work unit column (1 unless n is narrow)
 };
 
-void barrier(const Plan &plan) {
-#ifdef _OPENMP
-    if (plan.threads > 1) {
-#pragma omp barrier
-    }
-#endif
-}
-
+// One thread's part of the loops; every thread runs the same ic and pc loops and shares the two
+// worksharing loops inside. The A block is double-buffered, so one barrier per k block is enough:
+// the one after packing, which also proves every thread has finished with the buffer the next
+// packing overwrites (it was used two blocks ago). The work units (unit_panels B micro-panels x a row range) are handed out
+// dynamically: on a shared machine a thread that loses its core for a while takes fewer of them
+// instead of holding the other thread at the barrier.
 void run_thread(const Plan &plan, int tid) {
     const Kernels &K = plan.K;
     const Problem &P = plan.P;
     const int mr = K.mr, nr = K.nr;
-    const int ti = tid / plan.tn, tj = tid % plan.tn;
-    int64_t col_panel0, col_panel1; // this thread's B micro-panels
-    split(ceil_div(P.n, nr), plan.tn, tj, col_panel0, col_panel1);
-    const int64_t nc_panels = K.nc / nr;
+    const int64_t col_panels = ceil_div(P.n, nr), col_units = ceil_div(col_panels, plan.unit_panels);
     float *b_block = plan.b_blocks + static_cast<int64_t>(tid) * K.kc * K.nc;
 
+    int phase = 0;
     for (int64_t ic = 0; ic < P.m; ic += K.mc) {
         const int64_t mc = std::min(K.mc, P.m - ic), row_panels = ceil_div(mc, mr);
+        const int64_t chunk = ceil_div(row_panels, plan.row_chunks), units = col_units * plan.row_chunks;
         for (int64_t pc = 0; pc < P.k; pc += K.kc) {
             const int64_t kc = std::min(K.kc, P.k - pc);
-            int64_t r0, r1;
-            split(row_panels, plan.threads, tid, r0, r1);
-            for (int64_t r = r0; r < r1; ++r)
+            float *a_block = plan.a_blocks[phase++ & 1];
+#pragma omp for schedule(dynamic, 4)
+            for (int64_t r = 0; r < row_panels; ++r)
                 pack_a_panel(P, mr, ic + r * mr, pc, static_cast<int>(std::min<int64_t>(mr, mc - r * mr)), kc,
-                             plan.a_block + r * mr * kc);
-            barrier(plan);
+                             a_block + r * mr * kc);
 
             const Epilogue e{P.alpha, pc == 0 ? P.beta : 1.0f};
-            int64_t ir0, ir1; // this thread's A micro-panels
-            split(row_panels, plan.tm, ti, ir0, ir1);
-            for (int64_t jp = col_panel0; jp < col_panel1; jp += nc_panels) {
-                const int64_t panels = std::min(nc_panels, col_panel1 - jp), j0 = jp * nr;
+#pragma omp for schedule(dynamic, 1) nowait
+            for (int64_t u = 0; u < units; ++u) {
+                const int64_t jp = u / plan.row_chunks * plan.unit_panels, j0 = jp * nr;
+                const int64_t panels = std::min(plan.unit_panels, col_panels - jp);
+                const int64_t ir0 = u % plan.row_chunks * chunk, ir1 = std::min(row_panels, ir0 + chunk);
+                if (ir0 >= ir1) continue;
                 const float *bb = b_block;
-                if (plan.packed_b) {
+                if (plan.packed_b)
                     bb = plan.packed_b->block(pc, j0);
-                } else {
+                else
                     pack_b_block(P.b, P.ldb, P.tb, nr, P.n, pc, j0, kc, panels, b_block);
-                }
                 for (int64_t ir = ir0; ir < ir1; ++ir) {
                     const int64_t i0 = ic + ir * mr;
                     const int m_r = static_cast<int>(std::min<int64_t>(mr, P.m - i0));
-                    const float *ap = plan.a_block + ir * mr * kc;
+                    const float *ap = a_block + ir * mr * kc;
                     for (int64_t q = 0; q < panels; ++q) {
                         const int64_t jq = j0 + q * nr;
                         K.packed(kc, ap, bb + q * kc * nr, P.c + i0 * P.ldc + jq, P.ldc, m_r,
@@ -276,7 +281,6 @@ void run_thread(const Plan &plan, int tid) {
                     }
                 }
             }
-            barrier(plan); // the A block is repacked next
         }
     }
 }
@@ -286,19 +290,30 @@ void gemm_packed(const Kernels &K, const Problem &P, const dk_packed_matrix *pac
 #ifdef _OPENMP
     threads = omp_get_max_threads(); // the ThreadLease's count
 #endif
-    // Columns first (private B blocks); rows when there are fewer B micro-panels than threads.
-    const int64_t col_panels = ceil_div(P.n, K.nr);
-    int tn = threads;
-    while (tn > 1 && (tn > col_panels || threads % tn != 0)) --tn;
-    const int tm = threads / tn;
+    // One thread: whole NC blocks. Several: about 3 units per thread, so that the dynamic schedule
+    // can even out a thread that was slowed down, but no narrower than 4 B micro-panels unless n
+    // itself is that narrow (an A micro-panel, loaded into L1, should serve several of them); when
+    // n is too narrow for one unit per thread, row ranges as well.
+    const int64_t col_panels = ceil_div(P.n, K.nr), nc_panels = K.nc / K.nr;
+    const int64_t want_units = 3 * static_cast<int64_t>(threads);
+    int64_t unit_panels = nc_panels, row_chunks = 1;
+    if (threads > 1) {
+        unit_panels = std::max(col_panels / want_units, std::min<int64_t>(4, ceil_div(col_panels, threads)));
+        unit_panels = std::max<int64_t>(1, std::min(unit_panels, nc_panels));
+        const int64_t col_units = ceil_div(col_panels, unit_panels);
+        if (col_units < threads)
+            row_chunks = std::min(ceil_div(want_units, col_units), ceil_div(std::min(K.mc, P.m), K.mr));
+    }
 
     const int64_t mc = std::min(K.mc, ceil_div(P.m, K.mr) * K.mr), kc = std::min(K.kc, P.k);
-    const size_t a_floats = static_cast<size_t>(mc * kc);
+    const size_t a_floats = static_cast<size_t>(mc * kc + 15) / 16 * 16; // 64-byte multiples
     const size_t b_floats = packed_b ? 0 : static_cast<size_t>(K.kc * K.nc) * threads;
-    float *buf = scratch(a_floats + b_floats + 16);
-    const Plan plan{K, P, packed_b, buf, buf + (a_floats + 15) / 16 * 16, threads, tm, tn};
+    const int a_buffers = threads > 1 ? 2 : 1;
+    float *buf = scratch(a_buffers * a_floats + b_floats);
+    const Plan plan{K,       P, packed_b, {buf, buf + (a_buffers - 1) * a_floats}, buf + a_buffers * a_floats,
+                    threads, unit_panels, row_chunks};
     if (threads == 1) {
-        run_thread(plan, 0);
+        run_thread(plan, 0); // the worksharing loops run whole on this thread
         return;
     }
 #ifdef _OPENMP
