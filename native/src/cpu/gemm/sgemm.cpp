@@ -56,16 +56,12 @@ namespace dk::gemm {
 
 namespace {
 
-const Kernels &kernels_() {
+const Kernels &kernels() {
     switch (cpu_isa()) {
     case Isa::avx512: return sgemm_avx512_12x32;
     case Isa::avx2: return sgemm_avx2_6x16;
     default: return sgemm_generic_4x16;
     }
-}
-const Kernels &kernels() { // TUNING ONLY
-    static Kernels k = [] { Kernels k = kernels_(); if (getenv("KC")) k.kc = atol(getenv("KC")); if (getenv("NC")) k.nc = atol(getenv("NC")); if (getenv("MC")) k.mc = atol(getenv("MC")); return k; }();
-    return k;
 }
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }

@@ -15,10 +15,7 @@ namespace dk::gemm {
 
 namespace {
 
-#ifndef DK_MR
-#define DK_MR 12
-#endif
-constexpr int MR = DK_MR, NR = 32;
+constexpr int MR = 12, NR = 32;
 
 inline __mmask16 lane_mask(int n) { // the first n lanes (none for n <= 0, all for n >= 16)
     if (n <= 0) return 0;
@@ -31,14 +28,14 @@ inline void store_tile(const __m512 (&acc0)[MR], const __m512 (&acc1)[MR], float
                        __mmask16 m1, const Epilogue &e) {
     const __m512 alpha = _mm512_set1_ps(e.alpha);
     if (e.beta == 0.0f) {
-#pragma GCC unroll 16
+#pragma GCC unroll 12
         for (int i = 0; i < M; ++i) {
             _mm512_mask_storeu_ps(c + i * ldc, m0, _mm512_mul_ps(alpha, acc0[i]));
             _mm512_mask_storeu_ps(c + i * ldc + 16, m1, _mm512_mul_ps(alpha, acc1[i]));
         }
     } else {
         const __m512 beta = _mm512_set1_ps(e.beta);
-#pragma GCC unroll 16
+#pragma GCC unroll 12
         for (int i = 0; i < M; ++i) {
             float *ci = c + i * ldc;
             _mm512_mask_storeu_ps(ci, m0, _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(m0, ci), _mm512_mul_ps(alpha, acc0[i])));
@@ -52,21 +49,17 @@ inline void store_tile(const __m512 (&acc0)[MR], const __m512 (&acc1)[MR], float
 template <int M>
 void packed_tile(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int n_r, const Epilogue &e) {
     __m512 acc0[MR], acc1[MR];
-#pragma GCC unroll 16
+#pragma GCC unroll 12
     for (int i = 0; i < M; ++i) acc0[i] = acc1[i] = _mm512_setzero_ps();
-#pragma GCC unroll 16
+#pragma GCC unroll 12
     for (int i = 0; i < M; ++i) {
         _mm_prefetch(reinterpret_cast<const char *>(c + i * ldc), _MM_HINT_T0);
         _mm_prefetch(reinterpret_cast<const char *>(c + i * ldc + 31), _MM_HINT_T0);
     }
 #pragma GCC unroll 4
     for (int64_t p = 0; p < kc; ++p) {
-#ifdef DK_PF
-        _mm_prefetch(reinterpret_cast<const char *>(b + DK_PF * NR), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char *>(b + DK_PF * NR + 16), _MM_HINT_T0);
-#endif
         const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
-#pragma GCC unroll 16
+#pragma GCC unroll 12
         for (int i = 0; i < M; ++i) {
             const __m512 ai = _mm512_set1_ps(a[i]);
             acc0[i] = _mm512_fmadd_ps(ai, b0, acc0[i]);
@@ -84,12 +77,12 @@ template <int M>
 void direct_tile(int64_t kc, const float *a, int64_t rs_a, int64_t cs_a, const float *b, int64_t ldb, float *c,
                  int64_t ldc, int n_r, const Epilogue &e) {
     __m512 acc0[MR], acc1[MR];
-#pragma GCC unroll 16
+#pragma GCC unroll 12
     for (int i = 0; i < M; ++i) acc0[i] = acc1[i] = _mm512_setzero_ps();
     const __mmask16 m0 = lane_mask(n_r), m1 = lane_mask(n_r - 16);
     for (int64_t p = 0; p < kc; ++p) {
         const __m512 b0 = _mm512_maskz_loadu_ps(m0, b), b1 = _mm512_maskz_loadu_ps(m1, b + 16);
-#pragma GCC unroll 16
+#pragma GCC unroll 12
         for (int i = 0; i < M; ++i) {
             const __m512 ai = _mm512_set1_ps(a[i * rs_a]);
             acc0[i] = _mm512_fmadd_ps(ai, b0, acc0[i]);
@@ -104,10 +97,6 @@ void direct_tile(int64_t kc, const float *a, int64_t rs_a, int64_t cs_a, const f
 void packed_12x32(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int m_r, int n_r,
                   const Epilogue &e) {
     switch (m_r) {
-#if DK_MR > 12
-    case 14: return packed_tile<14>(kc, a, b, c, ldc, n_r, e);
-    case 13: return packed_tile<13>(kc, a, b, c, ldc, n_r, e);
-#endif
     case 12: return packed_tile<12>(kc, a, b, c, ldc, n_r, e);
     case 11: return packed_tile<11>(kc, a, b, c, ldc, n_r, e);
     case 10: return packed_tile<10>(kc, a, b, c, ldc, n_r, e);
