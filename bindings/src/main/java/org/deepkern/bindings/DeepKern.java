@@ -100,5 +100,17 @@ public final class DeepKern {
     public static native @Cast("const char*") String dk_matmul_impl_name(@Cast("dk_backend") int backend,
             @Const MatmulDesc desc);
 
+    // ---- matmul with B packed once (native backend); see deepkern.h ----
+
+    /** {@code dk_sgemm_pack_b}: packs op(B) (k x n) into {@code out[0]}, an opaque {@code dk_packed_matrix*}. */
+    public static native @Cast("int") int dk_sgemm_pack_b(@Cast("dk_packed_matrix**") PointerPointer<?> out, long k, long n,
+            int trans_b, @Const FloatPointer b, long ldb, long b_len);
+
+    /** {@code dk_matmul_packed_b}: C = alpha * op(A) * B + beta * C with B packed by {@link #dk_sgemm_pack_b}. */
+    public static native @Cast("int") int dk_matmul_packed_b(@Const MatmulDesc desc, FloatPointer c, long c_len,
+            @Const FloatPointer a, long a_len, @Cast("const dk_packed_matrix*") Pointer b);
+
+    public static native void dk_packed_matrix_free(@Cast("dk_packed_matrix*") Pointer p);
+
     public static native @Cast("int") int dk_fma_peak_gflops(long iterations, double[] gflops);
 }

@@ -41,4 +41,29 @@ public final class Ops {
         backend.requireAvailable();
         backend.matmul(spec, c, a, b);
     }
+
+    // ---- matmul with B packed once (native backend) ----
+
+    /** a @ b for a packed b: [m, k] x [k, n] -> a new [m, n] tensor, on the native backend. */
+    public static Tensor matmul(Tensor a, PackedMatrix b) {
+        java.util.Objects.requireNonNull(a, "a");
+        java.util.Objects.requireNonNull(b, "b");
+        a.requireOpen("a");
+        if (a.rank() != 2)
+            throw new IllegalArgumentException("a must be a matrix (rank 2), got shape " + java.util.Arrays.toString(a.shape()));
+        Tensor c = Tensor.empty(a.size(0), b.columns());
+        try {
+            gemm(c, a, b, 1.0f, 0.0f);
+            return c;
+        } catch (RuntimeException | Error e) {
+            c.close();
+            throw e;
+        }
+    }
+
+    /** c = alpha * a @ b + beta * c for a packed b, in place, on the native backend; beta = 0 never reads c. */
+    public static void gemm(Tensor c, Tensor a, PackedMatrix b, float alpha, float beta) {
+        java.util.Objects.requireNonNull(b, "b");
+        b.multiply(c, a, alpha, beta);
+    }
 }
