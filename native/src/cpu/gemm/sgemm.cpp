@@ -218,30 +218,74 @@ namespace {
 
 // ---- the packed path ------------------------------------------------------------------------
 
-struct Plan {
-    const Kernels &K;
-    const Problem &P;
-    const dk_packed_matrix *packed_b; // null: pack B blocks as we go
-    float *a_blocks[2];               // shared MC x KC, alternating between k blocks
-    float *b_blocks;                  // one KC x NC block per thread
-    int threads;
-    int64_t unit_panels;              // B micro-panels (columns) per work unit, <= NC / NR
-    int64_t row_chunks;               // row ranges per work unit column (1 unless n is narrow)
-};
+// Columns [jp0, jp1) (in B micro-panels) of rows [ir0, ir1) (in A micro-panels) of the current
+// A block, for k block pc: packs each NC-wide B block (or points into the pre-packed B) and runs
+// the microkernel over it, A micro-panel by A micro-panel.
+void multiply_block(const Kernels &K, const Problem &P, const dk_packed_matrix *packed_b, const float *a_block,
+                    float *b_block, int64_t ic, int64_t pc, int64_t kc, int64_t ir0, int64_t ir1, int64_t jp0,
+                    int64_t jp1) {
+    const int mr = K.mr, nr = K.nr;
+    const Epilogue e{P.alpha, pc == 0 ? P.beta : 1.0f};
+    for (int64_t jp = jp0; jp < jp1; jp += K.nc / nr) {
+        const int64_t panels = std::min(K.nc / nr, jp1 - jp), j0 = jp * nr;
+        const float *bb = b_block;
+        if (packed_b)
+            bb = packed_b->block(pc, j0);
+        else
+            pack_b_block(P.b, P.ldb, P.tb, nr, P.n, pc, j0, kc, panels, b_block);
+        for (int64_t ir = ir0; ir < ir1; ++ir) {
+            const int64_t i0 = ic + ir * mr;
+            const int m_r = static_cast<int>(std::min<int64_t>(mr, P.m - i0));
+            const float *ap = a_block + ir * mr * kc;
+            for (int64_t q = 0; q < panels; ++q) {
+                const int64_t jq = j0 + q * nr;
+                K.packed(kc, ap, bb + q * kc * nr, P.c + i0 * P.ldc + jq, P.ldc, m_r,
+                         static_cast<int>(std::min<int64_t>(nr, P.n - jq)), e);
+            }
+        }
+    }
+}
 
-// One thread's part of the loops; every thread runs the same ic and pc loops and shares the two
+// The whole loop nest for columns [jp0, jp1) on one thread with its own A and B buffers. With
+// several threads, each runs this on its own columns: no barrier at all, at the price of every
+// thread packing all of A (cheap when m is small).
+void run_alone(const Kernels &K, const Problem &P, const dk_packed_matrix *packed_b, float *a_block, float *b_block,
+               int64_t jp0, int64_t jp1) {
+    const int mr = K.mr;
+    for (int64_t ic = 0; ic < P.m; ic += K.mc) {
+        const int64_t mc = std::min(K.mc, P.m - ic), row_panels = ceil_div(mc, mr);
+        for (int64_t pc = 0; pc < P.k; pc += K.kc) {
+            const int64_t kc = std::min(K.kc, P.k - pc);
+            for (int64_t r = 0; r < row_panels; ++r)
+                pack_a_panel(P, mr, ic + r * mr, pc, static_cast<int>(std::min<int64_t>(mr, mc - r * mr)), kc,
+                             a_block + r * mr * kc);
+            multiply_block(K, P, packed_b, a_block, b_block, ic, pc, kc, 0, row_panels, jp0, jp1);
+        }
+    }
+}
+
+// Threads sharing one A block. Every thread runs the same ic and pc loops and shares the two
 // worksharing loops inside. The A block is double-buffered, so one barrier per k block is enough:
 // the one after packing, which also proves every thread has finished with the buffer the next
-// packing overwrites (it was used two blocks ago). The work units (unit_panels B micro-panels x a row range) are handed out
-// dynamically: on a shared machine a thread that loses its core for a while takes fewer of them
-// instead of holding the other thread at the barrier.
-void run_thread(const Plan &plan, int tid) {
+// packing overwrites (it was used two blocks ago). Work units (unit_panels B micro-panels x a row
+// range) are handed out dynamically: on a shared machine a thread that loses its core for a while
+// takes fewer of them.
+struct SharedPlan {
+    const Kernels &K;
+    const Problem &P;
+    const dk_packed_matrix *packed_b;
+    float *a_blocks[2]; // MC x KC each, alternating between k blocks
+    float *b_blocks;    // one KC x NC block per thread
+    int64_t unit_panels; // B micro-panels per work unit, <= NC / NR
+    int64_t row_chunks;  // row ranges per column unit (1 unless n is narrow)
+};
+
+void run_shared(const SharedPlan &plan, int tid) {
     const Kernels &K = plan.K;
     const Problem &P = plan.P;
-    const int mr = K.mr, nr = K.nr;
-    const int64_t col_panels = ceil_div(P.n, nr), col_units = ceil_div(col_panels, plan.unit_panels);
+    const int mr = K.mr;
+    const int64_t col_panels = ceil_div(P.n, K.nr), col_units = ceil_div(col_panels, plan.unit_panels);
     float *b_block = plan.b_blocks + static_cast<int64_t>(tid) * K.kc * K.nc;
-
     int phase = 0;
     for (int64_t ic = 0; ic < P.m; ic += K.mc) {
         const int64_t mc = std::min(K.mc, P.m - ic), row_panels = ceil_div(mc, mr);
@@ -253,75 +297,82 @@ void run_thread(const Plan &plan, int tid) {
             for (int64_t r = 0; r < row_panels; ++r)
                 pack_a_panel(P, mr, ic + r * mr, pc, static_cast<int>(std::min<int64_t>(mr, mc - r * mr)), kc,
                              a_block + r * mr * kc);
-
-            const Epilogue e{P.alpha, pc == 0 ? P.beta : 1.0f};
 #pragma omp for schedule(dynamic, 1) nowait
             for (int64_t u = 0; u < units; ++u) {
-                const int64_t jp = u / plan.row_chunks * plan.unit_panels, j0 = jp * nr;
-                const int64_t panels = std::min(plan.unit_panels, col_panels - jp);
+                const int64_t jp = u / plan.row_chunks * plan.unit_panels;
                 const int64_t ir0 = u % plan.row_chunks * chunk, ir1 = std::min(row_panels, ir0 + chunk);
-                if (ir0 >= ir1) continue;
-                const float *bb = b_block;
-                if (plan.packed_b)
-                    bb = plan.packed_b->block(pc, j0);
-                else
-                    pack_b_block(P.b, P.ldb, P.tb, nr, P.n, pc, j0, kc, panels, b_block);
-                for (int64_t ir = ir0; ir < ir1; ++ir) {
-                    const int64_t i0 = ic + ir * mr;
-                    const int m_r = static_cast<int>(std::min<int64_t>(mr, P.m - i0));
-                    const float *ap = a_block + ir * mr * kc;
-                    for (int64_t q = 0; q < panels; ++q) {
-                        const int64_t jq = j0 + q * nr;
-                        K.packed(kc, ap, bb + q * kc * nr, P.c + i0 * P.ldc + jq, P.ldc, m_r,
-                                 static_cast<int>(std::min<int64_t>(nr, P.n - jq)), e);
-                    }
-                }
+                if (ir0 < ir1)
+                    multiply_block(K, P, plan.packed_b, a_block, b_block, ic, pc, kc, ir0, ir1, jp,
+                                   std::min(col_panels, jp + plan.unit_panels));
             }
         }
     }
 }
+
+// Up to this many rows, threads do not share the A block (see run_alone): packing all of A is then
+// cheaper than a barrier per k block, which on a busy machine costs a scheduler time slice.
+constexpr int64_t kPrivateAMaxM = 64;
 
 void gemm_packed(const Kernels &K, const Problem &P, const dk_packed_matrix *packed_b) {
     int threads = 1;
 #ifdef _OPENMP
     threads = omp_get_max_threads(); // the ThreadLease's count
 #endif
-    // One thread: whole NC blocks. Several: about 3 units per thread, so that the dynamic schedule
-    // can even out a thread that was slowed down, but no narrower than 4 B micro-panels unless n
-    // itself is that narrow (an A micro-panel, loaded into L1, should serve several of them); when
-    // n is too narrow for one unit per thread, row ranges as well.
     const int64_t col_panels = ceil_div(P.n, K.nr), nc_panels = K.nc / K.nr;
-    const int64_t want_units = 3 * static_cast<int64_t>(threads);
-    int64_t unit_panels = nc_panels, row_chunks = 1;
-    if (threads > 1) {
-        unit_panels = std::max(col_panels / want_units, std::min<int64_t>(4, ceil_div(col_panels, threads)));
-        unit_panels = std::max<int64_t>(1, std::min(unit_panels, nc_panels));
-        const int64_t col_units = ceil_div(col_panels, unit_panels);
-        if (col_units < threads)
-            row_chunks = std::min(ceil_div(want_units, col_units), ceil_div(std::min(K.mc, P.m), K.mr));
-    }
-
     const int64_t mc = std::min(K.mc, ceil_div(P.m, K.mr) * K.mr), kc = std::min(K.kc, P.k);
-    const size_t a_floats = static_cast<size_t>(mc * kc + 15) / 16 * 16; // 64-byte multiples
-    const size_t b_floats = packed_b ? 0 : static_cast<size_t>(K.kc * K.nc) * threads;
-    const int a_buffers = threads > 1 ? 2 : 1;
-    float *buf = scratch(a_buffers * a_floats + b_floats);
-    const Plan plan{K,       P, packed_b, {buf, buf + (a_buffers - 1) * a_floats}, buf + a_buffers * a_floats,
-                    threads, unit_panels, row_chunks};
-    if (threads == 1) {
-        run_thread(plan, 0); // the worksharing loops run whole on this thread
+    const int64_t a_floats = (mc * kc + 15) / 16 * 16; // 64-byte multiples
+    const int64_t b_floats = packed_b ? 0 : K.kc * K.nc;
+    if (threads > 1 && (P.m <= kPrivateAMaxM || col_panels < threads)) {
+        threads = static_cast<int>(std::min<int64_t>(threads, col_panels));
+        if (P.m * P.n * P.k < int64_t(1) << 22) threads = 1; // under 8 MFLOP: not worth a parallel region
+        float *buf = scratch(static_cast<size_t>((a_floats + b_floats) * threads));
+        if (threads == 1) {
+            run_alone(K, P, packed_b, buf, buf + a_floats, 0, col_panels);
+            return;
+        }
+#pragma omp parallel num_threads(threads)
+        {
+#ifdef _OPENMP
+            const int t = omp_get_thread_num();
+#else
+            const int t = 0;
+#endif
+            float *own = buf + t * (a_floats + b_floats);
+            run_alone(K, P, packed_b, own, own + a_floats, col_panels * t / threads, col_panels * (t + 1) / threads);
+        }
         return;
     }
-#ifdef _OPENMP
+    if (threads == 1) {
+        float *buf = scratch(static_cast<size_t>(a_floats + b_floats));
+        run_alone(K, P, packed_b, buf, buf + a_floats, 0, col_panels);
+        return;
+    }
+    // About 3 units per thread, so that the dynamic schedule can even out a thread that was slowed
+    // down, but no narrower than 4 B micro-panels unless n itself is that narrow (an A micro-panel,
+    // loaded into L1, should serve several); when n is too narrow for a unit per thread, row ranges.
+    const int64_t want_units = 3 * static_cast<int64_t>(threads);
+    int64_t unit_panels = std::max(col_panels / want_units, std::min<int64_t>(4, ceil_div(col_panels, threads)));
+    unit_panels = std::max<int64_t>(1, std::min(unit_panels, nc_panels));
+    int64_t row_chunks = 1;
+    const int64_t col_units = ceil_div(col_panels, unit_panels);
+    if (col_units < threads) row_chunks = std::min(ceil_div(want_units, col_units), ceil_div(mc, K.mr));
+    float *buf = scratch(static_cast<size_t>(2 * a_floats + b_floats * threads));
+    const SharedPlan plan{K, P, packed_b, {buf, buf + a_floats}, buf + 2 * a_floats, unit_panels, row_chunks};
 #pragma omp parallel num_threads(threads)
-    run_thread(plan, omp_get_thread_num());
+    {
+#ifdef _OPENMP
+        run_shared(plan, omp_get_thread_num());
 #endif
+    }
 }
 
 // ---- the unpacked path ------------------------------------------------------------------------
 
-// Small products: packing costs about as much as the product itself, and everything fits in L1
-// and L2 anyway, so the direct kernel reads A and B where they are. One thread.
+// The unpacked path, for small products: packing costs about as much as the product itself, and
+// everything fits in L1 and L2 anyway, so the direct kernel reads A and B where they are (B
+// row-major only). One thread: these take a few microseconds, less than waking a second one.
+// (Small m with large n and k is not one of them: the packed path's B blocks are read in long
+// runs, while the direct kernel's 32-column strips of a row-major B are a page apart.)
 bool wants_direct(const Kernels &K, const Problem &P) {
     return K.direct && !P.tb && P.m * P.n * P.k <= 96 * 96 * 96 && P.k <= 512;
 }
@@ -329,11 +380,11 @@ bool wants_direct(const Kernels &K, const Problem &P) {
 void gemm_direct(const Kernels &K, const Problem &P) {
     const int64_t rs_a = P.ta ? 1 : P.lda, cs_a = P.ta ? P.lda : 1;
     const Epilogue e{P.alpha, P.beta};
-    for (int64_t i0 = 0; i0 < P.m; i0 += K.mr) {
-        const int m_r = static_cast<int>(std::min<int64_t>(K.mr, P.m - i0));
-        for (int64_t j0 = 0; j0 < P.n; j0 += K.nr)
-            K.direct(P.k, P.a + i0 * rs_a, rs_a, cs_a, P.b + j0, P.ldb, P.c + i0 * P.ldc + j0, P.ldc, m_r,
-                     static_cast<int>(std::min<int64_t>(K.nr, P.n - j0)), e);
+    for (int64_t j0 = 0; j0 < P.n; j0 += K.nr) {
+        const int n_r = static_cast<int>(std::min<int64_t>(K.nr, P.n - j0));
+        for (int64_t i0 = 0; i0 < P.m; i0 += K.mr)
+            K.direct(P.k, P.a + i0 * rs_a, rs_a, cs_a, P.b + j0, P.ldb, P.c + i0 * P.ldc + j0, P.ldc,
+                     static_cast<int>(std::min<int64_t>(K.mr, P.m - i0)), n_r, e);
     }
 }
 
