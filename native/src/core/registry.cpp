@@ -33,4 +33,28 @@ const std::vector<const MatmulImpl *> &matmul_impls(dk_backend backend) {
     }
 }
 
+extern const MatmulBatchedImpl matmul_batched_ref;
+extern const MatmulBatchedImpl matmul_batched_gemm; // cpu/gemm/sgemm.cpp
+#ifdef DK_HAVE_ONEDNN
+extern const MatmulBatchedImpl matmul_batched_onednn;
+#endif
+
+const std::vector<const MatmulBatchedImpl *> &matmul_batched_impls(dk_backend backend) {
+    static const std::vector<const MatmulBatchedImpl *> native = {&matmul_batched_gemm, &matmul_batched_ref};
+#ifdef DK_HAVE_ONEDNN
+    static const std::vector<const MatmulBatchedImpl *> onednn = {&matmul_batched_onednn, &matmul_batched_ref};
+#endif
+    static const std::vector<const MatmulBatchedImpl *> none = {};
+    static const std::vector<const MatmulBatchedImpl *> ref = {&matmul_batched_ref};
+    require_backend(backend);
+    switch (backend) {
+#ifdef DK_HAVE_ONEDNN
+    case DK_BACKEND_ONEDNN: return onednn;
+#endif
+    case DK_BACKEND_NATIVE: return native;
+    case DK_BACKEND_REF: return ref;
+    default: return none; // cuda: not yet
+    }
+}
+
 } // namespace dk

@@ -66,7 +66,8 @@ const Kernels &kernels() {
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-// A validated product: C = alpha * op(A) * op(B) + beta * C (see MatmulArgs).
+// A validated product: C = act(alpha * op(A) * op(B) + beta * C + bias) (see MatmulArgs and
+// MatmulBatchedArgs); bias null and act NONE for a plain matmul.
 struct Problem {
     int64_t m, n, k;
     bool ta, tb;
@@ -77,6 +78,10 @@ struct Problem {
     float *c;
     int64_t ldc;
     float alpha, beta;
+    const float *bias = nullptr;
+    int32_t act = DK_ACTIVATION_NONE;
+
+    bool has_post() const { return bias || act != DK_ACTIVATION_NONE; }
 };
 
 // ---- packing -------------------------------------------------------------------------------
@@ -226,6 +231,7 @@ void multiply_block(const Kernels &K, const Problem &P, const dk_packed_matrix *
                     int64_t jp1) {
     const int mr = K.mr, nr = K.nr;
     const Epilogue e{P.alpha, pc == 0 ? P.beta : 1.0f};
+    const bool post = P.has_post() && pc + kc == P.k; // bias and activation after the last k block
     for (int64_t jp = jp0; jp < jp1; jp += K.nc / nr) {
         const int64_t panels = std::min(K.nc / nr, jp1 - jp), j0 = jp * nr;
         const float *bb = b_block;
@@ -239,8 +245,10 @@ void multiply_block(const Kernels &K, const Problem &P, const dk_packed_matrix *
             const float *ap = a_block + ir * mr * kc;
             for (int64_t q = 0; q < panels; ++q) {
                 const int64_t jq = j0 + q * nr;
-                K.packed(kc, ap, bb + q * kc * nr, P.c + i0 * P.ldc + jq, P.ldc, m_r,
-                         static_cast<int>(std::min<int64_t>(nr, P.n - jq)), e);
+                const int n_r = static_cast<int>(std::min<int64_t>(nr, P.n - jq));
+                float *c = P.c + i0 * P.ldc + jq;
+                K.packed(kc, ap, bb + q * kc * nr, c, P.ldc, m_r, n_r, e);
+                if (post) bias_activation(c, P.ldc, m_r, n_r, P.bias ? P.bias + jq : nullptr, P.act); // tile still in L1
             }
         }
     }
@@ -313,11 +321,8 @@ void run_shared(const SharedPlan &plan, int tid) {
 // cheaper than a barrier per k block, which on a busy machine costs a scheduler time slice.
 constexpr int64_t kPrivateAMaxM = 64;
 
-void gemm_packed(const Kernels &K, const Problem &P, const dk_packed_matrix *packed_b) {
-    int threads = 1;
-#ifdef _OPENMP
-    threads = omp_get_max_threads(); // the ThreadLease's count
-#endif
+// `threads`: at most the ThreadLease's count.
+void gemm_packed(const Kernels &K, const Problem &P, const dk_packed_matrix *packed_b, int threads) {
     const int64_t col_panels = ceil_div(P.n, K.nr), nc_panels = K.nc / K.nr;
     const int64_t mc = std::min(K.mc, ceil_div(P.m, K.mr) * K.mr), kc = std::min(K.kc, P.k);
     const int64_t a_floats = (mc * kc + 15) / 16 * 16; // 64-byte multiples
@@ -382,9 +387,12 @@ void gemm_direct(const Kernels &K, const Problem &P) {
     const Epilogue e{P.alpha, P.beta};
     for (int64_t j0 = 0; j0 < P.n; j0 += K.nr) {
         const int n_r = static_cast<int>(std::min<int64_t>(K.nr, P.n - j0));
-        for (int64_t i0 = 0; i0 < P.m; i0 += K.mr)
-            K.direct(P.k, P.a + i0 * rs_a, rs_a, cs_a, P.b + j0, P.ldb, P.c + i0 * P.ldc + j0, P.ldc,
-                     static_cast<int>(std::min<int64_t>(K.mr, P.m - i0)), n_r, e);
+        for (int64_t i0 = 0; i0 < P.m; i0 += K.mr) {
+            const int m_r = static_cast<int>(std::min<int64_t>(K.mr, P.m - i0));
+            float *c = P.c + i0 * P.ldc + j0;
+            K.direct(P.k, P.a + i0 * rs_a, rs_a, cs_a, P.b + j0, P.ldb, c, P.ldc, m_r, n_r, e);
+            if (P.has_post()) bias_activation(c, P.ldc, m_r, n_r, P.bias ? P.bias + j0 : nullptr, P.act);
+        }
     }
 }
 
@@ -392,13 +400,40 @@ Problem problem(const dk_matmul_desc &d, float *c, const float *a, const float *
     return Problem{d.m, d.n, d.k, d.trans_a != 0, d.trans_b != 0, a, d.lda, b, d.ldb, c, d.ldc, d.alpha, d.beta};
 }
 
-void matmul_gemm_run(const MatmulArgs &x) {
-    const Kernels &K = kernels();
-    const Problem P = problem(x.d, x.c, x.a, x.b);
+int lease_threads() {
+#ifdef _OPENMP
+    return omp_get_max_threads(); // the ThreadLease's count
+#else
+    return 1;
+#endif
+}
+
+void gemm(const Kernels &K, const Problem &P, int threads) {
     if (wants_direct(K, P))
         gemm_direct(K, P);
     else
-        gemm_packed(K, P, nullptr);
+        gemm_packed(K, P, nullptr, threads);
+}
+
+void matmul_gemm_run(const MatmulArgs &x) { gemm(kernels(), problem(x.d, x.c, x.a, x.b), lease_threads()); }
+
+// Batches of products too small for several threads each (under 8 MFLOP) run one product per
+// thread; larger ones run one after the other, each on every thread.
+void matmul_batched_gemm_run(const MatmulBatchedArgs &x) {
+    const Kernels &K = kernels();
+    const dk_matmul_batched_desc &d = x.d;
+    auto item = [&](int64_t i) {
+        Problem P = problem(d.mm, x.c + i * d.stride_c, x.a + i * d.stride_a, x.b + i * d.stride_b);
+        P.bias = x.bias, P.act = d.activation;
+        return P;
+    };
+    const int threads = lease_threads();
+    if (threads > 1 && d.batch > 1 && d.mm.m * d.mm.n * d.mm.k < int64_t(1) << 22) {
+#pragma omp parallel for schedule(dynamic) num_threads(threads)
+        for (int64_t i = 0; i < d.batch; ++i) gemm(K, item(i), 1);
+        return;
+    }
+    for (int64_t i = 0; i < d.batch; ++i) gemm(K, item(i), threads);
 }
 
 } // namespace
@@ -410,6 +445,8 @@ namespace dk {
 // The native backend's matmul (registry.cpp); its name is the microkernel this CPU runs.
 extern const MatmulImpl matmul_gemm = {gemm::kernels().name, [](const dk_matmul_desc &) { return true; },
                                        gemm::matmul_gemm_run};
+extern const MatmulBatchedImpl matmul_batched_gemm = {
+    gemm::kernels().name, [](const dk_matmul_batched_desc &, bool) { return true; }, gemm::matmul_batched_gemm_run};
 
 } // namespace dk
 
@@ -476,6 +513,6 @@ extern "C" dk_status dk_matmul_packed_b(const dk_matmul_desc *desc, float *c, in
         }
         dk::ThreadLease lease;
         const dk::gemm::Problem P = dk::gemm::problem(d, c, a, nullptr);
-        dk::gemm::gemm_packed(*b->kernels, P, b);
+        dk::gemm::gemm_packed(*b->kernels, P, b, dk::gemm::lease_threads());
     });
 }
