@@ -5,14 +5,15 @@
 //
 // Loops (C is row-major, so a microkernel's vector dimension is n; see gemm.h):
 //
-//   for ic in m by MC                      A block, MC x KC: shared by all threads (L3)
+//   for ic in m by MC                      A block, MC x KC (L3)
 //     for pc in k by KC
-//       pack A block                        (threads pack disjoint micro-panels, then a barrier)
-//       for jc in this thread's columns by NC     B block, KC x NC: private to a thread (its L2)
+//       pack A block
+//       for jc in n by NC                   B block, KC x NC (L2 of the core that uses it)
 //         pack B block                      (skipped when B was packed in advance)
-//         for ir in this thread's A micro-panels    MR x KC A micro-panel: stays in L1
+//         for ir over the A block's micro-panels     MR x KC A micro-panel: stays in L1
 //           for jr over the B block's micro-panels   KC x NR B micro-panel: streamed from L2
 //             microkernel: C[ir, jr] = alpha * A~ B~ + (pc == 0 ? beta : 1) * C[ir, jr]
+//             last k block: bias and activation on the tile, still in L1 (dk_matmul_batched)
 //
 // Block sizes for sgemm_avx512_12x32 on this CPU (48 KiB 12-way L1d and 1 MiB private L2 per
 // core according to sysfs; lscpu's "2 MiB" is the sum over the 2 cores; a 2 MiB L2 only adds
@@ -23,12 +24,19 @@
 //   while the B micro-panels (384 x 32 x 4 B = 48 KiB each) stream past it; a long KC also
 //   amortizes the C tile's load/store (24 zmm) over 384 x 24 FMAs.
 // - NC = 384: the B block (384 x 384 x 4 B = 576 KiB) fits the 1 MiB L2 with room for the A
-//   micro-panels and C lines passing through; a larger block starts to evict itself.
+//   micro-panels and C lines passing through.
 // - MC = 1536: the A block (1536 x 384 x 4 B = 2.25 MiB) lives in the 32 MiB L3 and is reused by
 //   every B block of a row band; MC is a multiple of MR.
-// Threads split the columns (jc) first: each core packs and keeps its own B block in its private
-// L2 and both read the shared A block. When n has fewer micro-panels than threads, they split the
-// A micro-panels (ir) instead.
+// Measured: the microkernel alone runs at 96-98% of the FMA peak with this B block in L2; KC 256
+// or 512 and NC 192 or 768 were no better at 1024 and 2048 (within this shared machine's noise).
+// sgemm_avx2_6x16 (16 ymm registers) uses KC = 256 for the 32 KiB L1d of AVX2-era cores (a 6 KiB
+// A micro-panel, 16 KiB B micro-panels), the same NC and MC; the generic kernel smaller blocks.
+// Threads (the ThreadLease's count): with m > 64 they share the A block, packed by all of them,
+// double-buffered so that one barrier per k block suffices, and take work units of B micro-panel
+// columns (each packs its own B block into its own L2) from a dynamic schedule, so a thread that
+// loses its core on a busy machine takes fewer units instead of stalling the other. With m <= 64
+// (inference batches) every thread packs all of the small A itself and owns a fixed column range:
+// no barrier at all. Narrow n splits rows as well.
 #include "cpu/gemm/gemm.h"
 
 #include "core/cpu_features.h"
@@ -49,8 +57,6 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
-
-
 
 namespace dk::gemm {
 
