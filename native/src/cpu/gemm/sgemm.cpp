@@ -35,8 +35,8 @@
 // double-buffered so that one barrier per k block suffices, and take work units of B micro-panel
 // columns (each packs its own B block into its own L2) from a dynamic schedule, so a thread that
 // loses its core on a busy machine takes fewer units instead of stalling the other. With m <= 64
-// (inference batches) every thread packs all of the small A itself and owns a fixed column range:
-// no barrier at all. Narrow n splits rows as well.
+// (inference batches) the threads take whole column units from a dynamic schedule and pack the
+// small A themselves: no barrier at all. Narrow n splits rows as well.
 #include "cpu/gemm/gemm.h"
 
 #include "core/cpu_features.h"
@@ -261,8 +261,8 @@ void multiply_block(const Kernels &K, const Problem &P, const dk_packed_matrix *
 }
 
 // The whole loop nest for columns [jp0, jp1) on one thread with its own A and B buffers. With
-// several threads, each runs this on its own columns: no barrier at all, at the price of every
-// thread packing all of A (cheap when m is small).
+// several threads and a small m, each runs this on the column units it takes: no barrier at all,
+// at the price of packing A once per unit (cheap when m is small).
 void run_alone(const Kernels &K, const Problem &P, const dk_packed_matrix *packed_b, float *a_block, float *b_block,
                int64_t jp0, int64_t jp1) {
     const int mr = K.mr;
@@ -341,6 +341,11 @@ void gemm_packed(const Kernels &K, const Problem &P, const dk_packed_matrix *pac
             run_alone(K, P, packed_b, buf, buf + a_floats, 0, col_panels);
             return;
         }
+        // Column units (about 4 per thread, at least 4 B micro-panels wide) from a dynamic
+        // schedule, each with the whole loop nest: A is repacked per unit (m x k floats, against
+        // m x k x 128+ multiply-adds), and a thread that loses its core holds up one unit at most.
+        const int64_t unit = std::max<int64_t>(4, ceil_div(col_panels, 4 * static_cast<int64_t>(threads)));
+        const int64_t units = ceil_div(col_panels, unit);
 #pragma omp parallel num_threads(threads)
         {
 #ifdef _OPENMP
@@ -349,7 +354,9 @@ void gemm_packed(const Kernels &K, const Problem &P, const dk_packed_matrix *pac
             const int t = 0;
 #endif
             float *own = buf + t * (a_floats + b_floats);
-            run_alone(K, P, packed_b, own, own + a_floats, col_panels * t / threads, col_panels * (t + 1) / threads);
+#pragma omp for schedule(dynamic, 1)
+            for (int64_t u = 0; u < units; ++u)
+                run_alone(K, P, packed_b, own, own + a_floats, u * unit, std::min(col_panels, (u + 1) * unit));
         }
         return;
     }
