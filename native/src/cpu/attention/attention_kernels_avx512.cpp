@@ -1,0 +1,219 @@
+// The AVX-512 attention kernels. Register blocking as in a GEMM microkernel: 24 zmm accumulators
+// (8 rows x 3 vectors of 16 lanes, or 6 rows x 4 vectors), fed by 3-4 vector loads and one
+// broadcast per row per step, so the FMA units stay busy; exp2 is a degree-6 polynomial and
+// vscalefps, 16 lanes at a time. Compiled with AVX-512 flags only (dk_isa_sources): no inline
+// functions shared with other files (native/KERNELS.md).
+#include "attention_kernels.h"
+
+#include <immintrin.h>
+
+// GCC 12 flags the _mm512_undefined_ps() inside its own intrinsics headers (a false positive).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+namespace dk::attention {
+
+namespace {
+
+// 2^x for x <= ~127; 2^-inf (and anything below -1000) is exactly 0.
+inline __m512 exp2_ps(__m512 x) {
+    x = _mm512_max_ps(x, _mm512_set1_ps(-1000.0f));
+    const __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m512 f = _mm512_sub_ps(x, n); // [-0.5, 0.5]
+    // 2^f = e^(f ln 2), Taylor to degree 6: relative error < 1.3e-7 on [-0.5, 0.5].
+    __m512 p = _mm512_set1_ps(1.5403530e-4f);
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.3333558e-3f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.6181291e-3f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.5504109e-2f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.4022651e-1f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.9314718e-1f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
+// ---- scores: s = a . bt for up to 8 rows of a at once ----------------------------------------
+
+template <int R>
+void scores_rows(float *s, const float *a, int64_t lda, const float *bt, int depth, int64_t rel_key,
+                 bool mask, __m512 *mx) {
+    __m512 acc[R][3];
+    for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = acc[r][2] = _mm512_setzero_ps();
+    for (int x = 0; x < depth; ++x) {
+        const __m512 b0 = _mm512_loadu_ps(bt + x * lanes), b1 = _mm512_loadu_ps(bt + x * lanes + 16),
+                     b2 = _mm512_loadu_ps(bt + x * lanes + 32);
+        for (int r = 0; r < R; ++r) {
+            const __m512 ar = _mm512_set1_ps(a[r * lda + x]);
+            acc[r][0] = _mm512_fmadd_ps(ar, b0, acc[r][0]);
+            acc[r][1] = _mm512_fmadd_ps(ar, b1, acc[r][1]);
+            acc[r][2] = _mm512_fmadd_ps(ar, b2, acc[r][2]);
+        }
+    }
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    for (int r = 0; r < R; ++r)
+        for (int v = 0; v < 3; ++v) {
+            __m512 y = acc[r][v];
+            if (mask) { // lane c (query q0 + c) does not see key q0 + rel_key + r when c < rel_key + r
+                const __m512i lane = _mm512_add_epi32(iota, _mm512_set1_epi32(16 * v));
+                const __mmask16 hidden = _mm512_cmplt_epi32_mask(lane, _mm512_set1_epi32((int)(rel_key + r)));
+                y = _mm512_mask_mov_ps(y, hidden, _mm512_set1_ps(-__builtin_inff()));
+            }
+            _mm512_storeu_ps(s + r * lanes + 16 * v, y);
+            mx[v] = _mm512_max_ps(mx[v], y);
+        }
+}
+
+void scores(float *s, const float *a, int64_t lda, int rows, const float *bt, int depth, int64_t key0,
+            int64_t mask_q0, float *mx) {
+    __m512 m[3] = {_mm512_set1_ps(-__builtin_inff()), _mm512_set1_ps(-__builtin_inff()),
+                   _mm512_set1_ps(-__builtin_inff())};
+    const bool mask = mask_q0 >= 0;
+    for (int j = 0; j < rows; j += 8) {
+        // key0 + j - mask_q0, clamped: beyond [-8, lanes + key_block] the mask is all or nothing
+        int64_t rel = mask ? key0 + j - mask_q0 : 0;
+        rel = rel < -8 ? -8 : rel > lanes + key_block ? lanes + key_block : rel;
+        float *sj = s + j * lanes;
+        const float *aj = a + j * lda;
+        switch (rows - j < 8 ? rows - j : 8) {
+        case 8: scores_rows<8>(sj, aj, lda, bt, depth, rel, mask, m); break;
+        case 7: scores_rows<7>(sj, aj, lda, bt, depth, rel, mask, m); break;
+        case 6: scores_rows<6>(sj, aj, lda, bt, depth, rel, mask, m); break;
+        case 5: scores_rows<5>(sj, aj, lda, bt, depth, rel, mask, m); break;
+        case 4: scores_rows<4>(sj, aj, lda, bt, depth, rel, mask, m); break;
+        case 3: scores_rows<3>(sj, aj, lda, bt, depth, rel, mask, m); break;
+        case 2: scores_rows<2>(sj, aj, lda, bt, depth, rel, mask, m); break;
+        default: scores_rows<1>(sj, aj, lda, bt, depth, rel, mask, m); break;
+        }
+    }
+    if (mx)
+        for (int v = 0; v < 3; ++v) _mm512_storeu_ps(mx + 16 * v, _mm512_max_ps(_mm512_loadu_ps(mx + 16 * v), m[v]));
+}
+
+// ---- exp2 and the softmax backward, elementwise over lane rows ----------------------------------
+
+void exp2_rows(float *p, int rows, const float *m, float *sum) {
+    const __m512 m0 = _mm512_loadu_ps(m), m1 = _mm512_loadu_ps(m + 16), m2 = _mm512_loadu_ps(m + 32);
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps();
+    for (int j = 0; j < rows; ++j) {
+        float *pj = p + j * lanes;
+        const __m512 e0 = exp2_ps(_mm512_sub_ps(_mm512_loadu_ps(pj), m0));
+        const __m512 e1 = exp2_ps(_mm512_sub_ps(_mm512_loadu_ps(pj + 16), m1));
+        const __m512 e2 = exp2_ps(_mm512_sub_ps(_mm512_loadu_ps(pj + 32), m2));
+        _mm512_storeu_ps(pj, e0), _mm512_storeu_ps(pj + 16, e1), _mm512_storeu_ps(pj + 32, e2);
+        s0 = _mm512_add_ps(s0, e0), s1 = _mm512_add_ps(s1, e1), s2 = _mm512_add_ps(s2, e2);
+    }
+    if (sum) {
+        _mm512_storeu_ps(sum, _mm512_add_ps(_mm512_loadu_ps(sum), s0));
+        _mm512_storeu_ps(sum + 16, _mm512_add_ps(_mm512_loadu_ps(sum + 16), s1));
+        _mm512_storeu_ps(sum + 32, _mm512_add_ps(_mm512_loadu_ps(sum + 32), s2));
+    }
+}
+
+void softmax_grad(float *dp, const float *p, int rows, const float *dvec) {
+    const __m512 d0 = _mm512_loadu_ps(dvec), d1 = _mm512_loadu_ps(dvec + 16), d2 = _mm512_loadu_ps(dvec + 32);
+    for (int j = 0; j < rows; ++j) {
+        float *g = dp + j * lanes;
+        const float *pj = p + j * lanes;
+        _mm512_storeu_ps(g, _mm512_mul_ps(_mm512_loadu_ps(pj), _mm512_sub_ps(_mm512_loadu_ps(g), d0)));
+        _mm512_storeu_ps(g + 16, _mm512_mul_ps(_mm512_loadu_ps(pj + 16), _mm512_sub_ps(_mm512_loadu_ps(g + 16), d1)));
+        _mm512_storeu_ps(g + 32, _mm512_mul_ps(_mm512_loadu_ps(pj + 32), _mm512_sub_ps(_mm512_loadu_ps(g + 32), d2)));
+    }
+}
+
+// ---- accum_t: ot (depth x 48) += a^T p, 8 rows of ot at once ------------------------------------
+
+template <int R>
+void accum_t_rows(float *ot, const float *a, int64_t lda, int rows, const float *p, const float *scale) {
+    __m512 acc[R][3];
+    for (int r = 0; r < R; ++r)
+        for (int v = 0; v < 3; ++v) {
+            acc[r][v] = _mm512_loadu_ps(ot + r * lanes + 16 * v);
+            if (scale) acc[r][v] = _mm512_mul_ps(acc[r][v], _mm512_loadu_ps(scale + 16 * v));
+        }
+    for (int j = 0; j < rows; ++j) {
+        const float *pj = p + j * lanes;
+        const __m512 p0 = _mm512_loadu_ps(pj), p1 = _mm512_loadu_ps(pj + 16), p2 = _mm512_loadu_ps(pj + 32);
+        const float *aj = a + j * lda;
+        for (int r = 0; r < R; ++r) {
+            const __m512 ar = _mm512_set1_ps(aj[r]);
+            acc[r][0] = _mm512_fmadd_ps(ar, p0, acc[r][0]);
+            acc[r][1] = _mm512_fmadd_ps(ar, p1, acc[r][1]);
+            acc[r][2] = _mm512_fmadd_ps(ar, p2, acc[r][2]);
+        }
+    }
+    for (int r = 0; r < R; ++r)
+        for (int v = 0; v < 3; ++v) _mm512_storeu_ps(ot + r * lanes + 16 * v, acc[r][v]);
+}
+
+void accum_t(float *ot, int depth, const float *a, int64_t lda, int rows, const float *p, const float *scale) {
+    for (int x = 0; x < depth; x += 8) {
+        float *o = ot + x * lanes;
+        switch (depth - x < 8 ? depth - x : 8) {
+        case 8: accum_t_rows<8>(o, a + x, lda, rows, p, scale); break;
+        case 7: accum_t_rows<7>(o, a + x, lda, rows, p, scale); break;
+        case 6: accum_t_rows<6>(o, a + x, lda, rows, p, scale); break;
+        case 5: accum_t_rows<5>(o, a + x, lda, rows, p, scale); break;
+        case 4: accum_t_rows<4>(o, a + x, lda, rows, p, scale); break;
+        case 3: accum_t_rows<3>(o, a + x, lda, rows, p, scale); break;
+        case 2: accum_t_rows<2>(o, a + x, lda, rows, p, scale); break;
+        default: accum_t_rows<1>(o, a + x, lda, rows, p, scale); break;
+        }
+    }
+}
+
+// ---- accum_rows: out (rows x depth) += p b, 6 rows x 4 vectors (64 columns) at once -------------
+
+template <int R, int NV>
+void accum_rows_tile(float *out, int64_t ldo, const float *p, int cols, const float *b, int64_t ldb,
+                     __mmask16 last) {
+    __m512 acc[R][NV];
+    for (int r = 0; r < R; ++r)
+        for (int v = 0; v < NV; ++v)
+            acc[r][v] = _mm512_maskz_loadu_ps(v == NV - 1 ? last : (__mmask16)0xFFFF, out + r * ldo + 16 * v);
+    for (int c = 0; c < cols; ++c) {
+        __m512 bv[NV];
+        for (int v = 0; v < NV; ++v)
+            bv[v] = _mm512_maskz_loadu_ps(v == NV - 1 ? last : (__mmask16)0xFFFF, b + c * ldb + 16 * v);
+        for (int r = 0; r < R; ++r) {
+            const __m512 pr = _mm512_set1_ps(p[r * lanes + c]);
+            for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(pr, bv[v], acc[r][v]);
+        }
+    }
+    for (int r = 0; r < R; ++r)
+        for (int v = 0; v < NV; ++v)
+            _mm512_mask_storeu_ps(out + r * ldo + 16 * v, v == NV - 1 ? last : (__mmask16)0xFFFF, acc[r][v]);
+}
+
+template <int R>
+void accum_rows_r(float *out, int64_t ldo, const float *p, int cols, const float *b, int64_t ldb, int depth) {
+    for (int x = 0; x < depth; x += 64) {
+        const int n = depth - x < 64 ? depth - x : 64, nv = (n + 15) / 16;
+        const __mmask16 last = (__mmask16)(n % 16 == 0 ? 0xFFFF : (1u << (n % 16)) - 1);
+        switch (nv) {
+        case 4: accum_rows_tile<R, 4>(out + x, ldo, p, cols, b + x, ldb, last); break;
+        case 3: accum_rows_tile<R, 3>(out + x, ldo, p, cols, b + x, ldb, last); break;
+        case 2: accum_rows_tile<R, 2>(out + x, ldo, p, cols, b + x, ldb, last); break;
+        default: accum_rows_tile<R, 1>(out + x, ldo, p, cols, b + x, ldb, last); break;
+        }
+    }
+}
+
+void accum_rows(float *out, int64_t ldo, int rows, const float *p, int cols, const float *b, int64_t ldb,
+                int depth) {
+    for (int j = 0; j < rows; j += 6) {
+        float *o = out + j * ldo;
+        const float *pj = p + j * lanes;
+        switch (rows - j < 6 ? rows - j : 6) {
+        case 6: accum_rows_r<6>(o, ldo, pj, cols, b, ldb, depth); break;
+        case 5: accum_rows_r<5>(o, ldo, pj, cols, b, ldb, depth); break;
+        case 4: accum_rows_r<4>(o, ldo, pj, cols, b, ldb, depth); break;
+        case 3: accum_rows_r<3>(o, ldo, pj, cols, b, ldb, depth); break;
+        case 2: accum_rows_r<2>(o, ldo, pj, cols, b, ldb, depth); break;
+        default: accum_rows_r<1>(o, ldo, pj, cols, b, ldb, depth); break;
+        }
+    }
+}
+
+} // namespace
+
+extern const Kernels kernels_avx512 = {scores, exp2_rows, accum_t, accum_rows, softmax_grad};
+
+} // namespace dk::attention
