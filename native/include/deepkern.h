@@ -157,6 +157,8 @@ DK_API const char *dk_attention_impl_name(dk_backend backend, const dk_attention
 DK_API int64_t dk_workspace_bytes(void);
 DK_API int64_t dk_workspace_peak_bytes(void);
 DK_API void dk_reset_workspace_peak(void);
+/* Frees the buffers kept between calls for reuse (the onednn attention's score matrices). */
+DK_API void dk_release_workspace_cache(void);
 
 /* ---- probes (benchmarks) ------------------------------------------------------------------ */
 

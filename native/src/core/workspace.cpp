@@ -41,6 +41,18 @@ Workspace &Workspace::operator=(Workspace &&o) noexcept {
 
 } // namespace dk
 
+#ifdef DK_HAVE_ONEDNN
+namespace dk {
+void release_attention_onednn_cache();
+}
+#endif
+
+extern "C" void dk_release_workspace_cache(void) {
+#ifdef DK_HAVE_ONEDNN
+    dk::release_attention_onednn_cache();
+#endif
+}
+
 extern "C" int64_t dk_workspace_bytes(void) { return dk::held.load(); }
 extern "C" int64_t dk_workspace_peak_bytes(void) { return dk::peak.load(); }
 extern "C" void dk_reset_workspace_peak(void) { dk::peak.store(dk::held.load()); }

@@ -9,7 +9,9 @@
 // Grouped-query attention needs no copies: the q heads of one k/v head are contiguous rows, so
 // every product is a batched matmul over (batch, kv head), and dK/dV sum the group inside the
 // product. Primitives are cached per shape and team size; scratchpads and the score buffers are
-// counted workspace (dk_workspace_peak_bytes).
+// counted workspace (dk_workspace_peak_bytes). Score buffers are kept for the next call (as a
+// framework's caching allocator would): without that, each call of a 128 MiB S would pay ~40 ms of
+// page faults on top of the computation, and this baseline would look slower than it is.
 #include "core/attention.h"
 #include "core/error.h"
 #include "core/philox.h"
@@ -23,6 +25,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace dk {
 
@@ -169,10 +172,51 @@ void dropout(const dk_attention_desc &d, float *p, int64_t rows, int64_t keys) {
             p[r * keys + j] *= dk_dropout_keep(d.seed, threshold, r, keys, j) ? keep_scale : 0.0f;
 }
 
+// Released score buffers, reused by the next calls; dk_release_workspace_cache frees them.
+class ScorePool {
+public:
+    Workspace take(int64_t bytes) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        for (auto it = free_.begin(); it != free_.end(); ++it)
+            if (it->bytes() >= bytes && it->bytes() <= 2 * bytes) {
+                Workspace w = std::move(*it);
+                free_.erase(it);
+                return w;
+            }
+        return Workspace(bytes);
+    }
+    void give(Workspace &&w) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        free_.push_back(std::move(w));
+        if (free_.size() > 3) free_.erase(free_.begin()); // the oldest goes
+    }
+    void clear() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        free_.clear();
+    }
+
+private:
+    std::mutex mutex_;
+    std::vector<Workspace> free_;
+};
+
+ScorePool &pool() {
+    static ScorePool p;
+    return p;
+}
+
+// A score buffer from the pool, returned to it on destruction.
+struct Scores {
+    Workspace w;
+    explicit Scores(int64_t bytes) : w(pool().take(bytes)) {}
+    ~Scores() { pool().give(std::move(w)); }
+    float *floats() const { return w.floats(); }
+};
+
 void attention_onednn_forward(const AttentionForwardArgs &x) {
     const dk_attention_desc &d = x.d;
     const Geometry g(d);
-    Workspace s(g.scores() * static_cast<int64_t>(sizeof(float)));
+    Scores s(g.scores() * static_cast<int64_t>(sizeof(float)));
     masked_scores(d, g, s.floats(), x.q, x.k, x.key_lens);
     if (x.lse) {
 #pragma omp parallel for schedule(static)
@@ -193,12 +237,12 @@ void attention_onednn_backward(const AttentionBackwardArgs &x) {
     const dk_attention_desc &d = x.d;
     const Geometry g(d);
     const int64_t bytes = g.scores() * static_cast<int64_t>(sizeof(float));
-    Workspace p(bytes), dp(bytes);
+    Scores p(bytes), dp(bytes);
     masked_scores(d, g, p.floats(), x.q, x.k, x.key_lens);
     softmax(p.floats(), g.bh * g.rows, g.keys);
     matmul(dp.floats(), x.dout, false, x.v, true, g.bh, g.rows, g.D, g.keys, 1.0f); // dP' = dout V^T
     if (d.dropout > 0.0f) {
-        Workspace pd(bytes); // P' = dropout(P)
+        Scores pd(bytes); // P' = dropout(P)
         std::copy(p.floats(), p.floats() + g.scores(), pd.floats());
         dropout(d, pd.floats(), g.bh * g.rows, g.keys);
         matmul(x.dv, pd.floats(), true, x.dout, false, g.bh, g.keys, g.rows, g.D, 1.0f);
@@ -212,6 +256,8 @@ void attention_onednn_backward(const AttentionBackwardArgs &x) {
 }
 
 } // namespace
+
+void release_attention_onednn_cache() { pool().clear(); }
 
 extern const AttentionImpl attention_onednn = {"onednn_unfused", [](const dk_attention_desc &) { return true; },
                                                attention_onednn_forward, attention_onednn_backward};

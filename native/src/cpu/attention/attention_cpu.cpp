@@ -137,6 +137,10 @@ void attention_cpu_forward(const AttentionForwardArgs &x) {
 
 // ---- backward -------------------------------------------------------------------------------------
 
+// Keys per pass of the backward: k, v, dk and dv rows of one chunk (4 x 256 x head_dim floats,
+// 256 KiB at head_dim 64) stay in L2 while every query tile of the head streams past them.
+constexpr int64_t key_chunk = 256;
+
 void attention_cpu_backward(const AttentionBackwardArgs &x) {
     const dk_attention_desc &d = x.d;
     const Kernels &K = kernels();
@@ -160,45 +164,54 @@ void attention_cpu_backward(const AttentionBackwardArgs &x) {
             float *dkh = x.dk + bkv * d.kv_seq * D, *dvh = x.dv + bkv * d.kv_seq * D;
             std::fill(dkh, dkh + d.kv_seq * D, 0.0f);
             std::fill(dvh, dvh + d.kv_seq * D, 0.0f);
-            for (int64_t h = (bkv % d.kv_heads) * group; h < (bkv % d.kv_heads + 1) * group; ++h)
-                for (int64_t tile = 0; tile < per_head; ++tile) {
-                    const int64_t q0 = tile * lanes, row0 = (b * d.q_heads + h) * d.q_seq + q0;
-                    const int n = static_cast<int>(std::min<int64_t>(lanes, d.q_seq - q0));
-                    const float *qr = x.q + row0 * D, *dor = x.dout + row0 * D, *outr = x.out + row0 * D;
-                    pack_transposed(qt, qr, D, n, d.scale * log2e);
-                    pack_transposed(dot, dor, D, n, 1.0f);
-                    std::fill(dqt, dqt + D * lanes, 0.0f);
-                    for (int c = 0; c < lanes; ++c) {
-                        float acc = 0.0f;
-                        if (c < n)
-                            for (int64_t e = 0; e < D; ++e) acc += dor[c * D + e] * outr[c * D + e];
-                        dvec[c] = acc;                                         // D = rowsum(dout * out)
-                        lse2[c] = c < n ? x.lse[row0 + c] * log2e : INFINITY; // padding: p = 0
-                    }
-                    const int64_t end = tile_key_end(d, x.key_lens, b, q0, n);
-                    for (int64_t k0 = 0; k0 < end; k0 += key_block) {
-                        const int rows = static_cast<int>(std::min<int64_t>(key_block, end - k0));
-                        K.scores(p, kh + k0 * D, D, rows, qt, static_cast<int>(D), k0, causal_mask(d, q0, k0, rows),
-                                 nullptr);
-                        K.exp2_rows(p, rows, lse2, nullptr); // p = softmax, recomputed
-                        K.scores(dp, vh + k0 * D, D, rows, dot, static_cast<int>(D), k0, -1, nullptr); // dp'
-                        const float *pkept = p;
-                        if (d.dropout > 0.0f) { // pd = p' = dropout(p); dp = dropout(dp')
-                            std::memcpy(pd, p, sizeof(float) * rows * lanes);
-                            apply_dropout(d, pd, rows, n, row0, k0);
-                            apply_dropout(d, dp, rows, n, row0, k0);
-                            pkept = pd;
+            for (int64_t kc = 0; kc < d.kv_seq; kc += key_chunk)
+                for (int64_t h = (bkv % d.kv_heads) * group; h < (bkv % d.kv_heads + 1) * group; ++h)
+                    for (int64_t tile = 0; tile < per_head; ++tile) {
+                        const int64_t q0 = tile * lanes, row0 = (b * d.q_heads + h) * d.q_seq + q0;
+                        const int n = static_cast<int>(std::min<int64_t>(lanes, d.q_seq - q0));
+                        const int64_t end = std::min(kc + key_chunk, tile_key_end(d, x.key_lens, b, q0, n));
+                        float *dqr = x.dq + row0 * D;
+                        if (kc >= end) { // no key of this chunk is visible to the tile
+                            if (kc == 0) std::fill(dqr, dqr + n * D, 0.0f);
+                            continue;
                         }
-                        K.accum_rows(dvh + k0 * D, D, rows, pkept, n, dor, D, static_cast<int>(D));
-                        K.softmax_grad(dp, p, rows, dvec); // dp = ds
-                        K.accum_rows(dkh + k0 * D, D, rows, dp, n, qr, D, static_cast<int>(D));
-                        K.accum_t(dqt, static_cast<int>(D), kh + k0 * D, D, rows, dp, nullptr);
+                        const float *qr = x.q + row0 * D, *dor = x.dout + row0 * D, *outr = x.out + row0 * D;
+                        pack_transposed(qt, qr, D, n, d.scale * log2e);
+                        pack_transposed(dot, dor, D, n, 1.0f);
+                        std::fill(dqt, dqt + D * lanes, 0.0f);
+                        for (int c = 0; c < lanes; ++c) {
+                            float acc = 0.0f;
+                            if (c < n)
+                                for (int64_t e = 0; e < D; ++e) acc += dor[c * D + e] * outr[c * D + e];
+                            dvec[c] = acc;                                         // D = rowsum(dout * out)
+                            lse2[c] = c < n ? x.lse[row0 + c] * log2e : INFINITY; // padding: p = 0
+                        }
+                        for (int64_t k0 = kc; k0 < end; k0 += key_block) {
+                            const int rows = static_cast<int>(std::min<int64_t>(key_block, end - k0));
+                            K.scores(p, kh + k0 * D, D, rows, qt, static_cast<int>(D), k0,
+                                     causal_mask(d, q0, k0, rows), nullptr);
+                            K.exp2_rows(p, rows, lse2, nullptr); // p = softmax, recomputed
+                            K.scores(dp, vh + k0 * D, D, rows, dot, static_cast<int>(D), k0, -1, nullptr); // dp'
+                            const float *pkept = p;
+                            if (d.dropout > 0.0f) { // pd = p' = dropout(p); dp = dropout(dp')
+                                std::memcpy(pd, p, sizeof(float) * rows * lanes);
+                                apply_dropout(d, pd, rows, n, row0, k0);
+                                apply_dropout(d, dp, rows, n, row0, k0);
+                                pkept = pd;
+                            }
+                            K.accum_rows(dvh + k0 * D, D, rows, pkept, n, dor, D, static_cast<int>(D));
+                            K.softmax_grad(dp, p, rows, dvec); // dp = ds
+                            K.accum_rows(dkh + k0 * D, D, rows, dp, n, qr, D, static_cast<int>(D));
+                            K.accum_t(dqt, static_cast<int>(D), kh + k0 * D, D, rows, dp, nullptr);
+                        }
+                        for (int c = 0; c < n; ++c) { // dq = scale dqt^T, summed over the chunks
+                            float *g = dqr + c * D;
+                            if (kc == 0)
+                                for (int64_t e = 0; e < D; ++e) g[e] = dqt[e * lanes + c] * d.scale;
+                            else
+                                for (int64_t e = 0; e < D; ++e) g[e] += dqt[e * lanes + c] * d.scale;
+                        }
                     }
-                    for (int c = 0; c < n; ++c) {
-                        float *g = x.dq + (row0 + c) * D;
-                        for (int64_t e = 0; e < D; ++e) g[e] = dqt[e * lanes + c] * d.scale;
-                    }
-                }
             for (int64_t e = 0; e < d.kv_seq * D; ++e) dkh[e] *= d.scale;
         }
     }

@@ -36,10 +36,12 @@ template <int R>
 void scores_rows(float *s, const float *a, int64_t lda, const float *bt, int depth, int64_t rel_key,
                  bool mask, __m512 *mx) {
     __m512 acc[R][3];
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = acc[r][2] = _mm512_setzero_ps();
     for (int x = 0; x < depth; ++x) {
         const __m512 b0 = _mm512_loadu_ps(bt + x * lanes), b1 = _mm512_loadu_ps(bt + x * lanes + 16),
                      b2 = _mm512_loadu_ps(bt + x * lanes + 32);
+#pragma GCC unroll 8
         for (int r = 0; r < R; ++r) {
             const __m512 ar = _mm512_set1_ps(a[r * lda + x]);
             acc[r][0] = _mm512_fmadd_ps(ar, b0, acc[r][0]);
@@ -123,15 +125,20 @@ void softmax_grad(float *dp, const float *p, int rows, const float *dvec) {
 template <int R>
 void accum_t_rows(float *ot, const float *a, int64_t lda, int rows, const float *p, const float *scale) {
     __m512 acc[R][3];
-    for (int r = 0; r < R; ++r)
-        for (int v = 0; v < 3; ++v) {
-            acc[r][v] = _mm512_loadu_ps(ot + r * lanes + 16 * v);
-            if (scale) acc[r][v] = _mm512_mul_ps(acc[r][v], _mm512_loadu_ps(scale + 16 * v));
-        }
+    const __m512 one = _mm512_set1_ps(1.0f);
+    const __m512 s0 = scale ? _mm512_loadu_ps(scale) : one, s1 = scale ? _mm512_loadu_ps(scale + 16) : one,
+                 s2 = scale ? _mm512_loadu_ps(scale + 32) : one;
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+        acc[r][0] = _mm512_mul_ps(_mm512_loadu_ps(ot + r * lanes), s0);
+        acc[r][1] = _mm512_mul_ps(_mm512_loadu_ps(ot + r * lanes + 16), s1);
+        acc[r][2] = _mm512_mul_ps(_mm512_loadu_ps(ot + r * lanes + 32), s2);
+    }
     for (int j = 0; j < rows; ++j) {
         const float *pj = p + j * lanes;
         const __m512 p0 = _mm512_loadu_ps(pj), p1 = _mm512_loadu_ps(pj + 16), p2 = _mm512_loadu_ps(pj + 32);
         const float *aj = a + j * lda;
+#pragma GCC unroll 8
         for (int r = 0; r < R; ++r) {
             const __m512 ar = _mm512_set1_ps(aj[r]);
             acc[r][0] = _mm512_fmadd_ps(ar, p0, acc[r][0]);
@@ -139,8 +146,12 @@ void accum_t_rows(float *ot, const float *a, int64_t lda, int rows, const float 
             acc[r][2] = _mm512_fmadd_ps(ar, p2, acc[r][2]);
         }
     }
-    for (int r = 0; r < R; ++r)
-        for (int v = 0; v < 3; ++v) _mm512_storeu_ps(ot + r * lanes + 16 * v, acc[r][v]);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+        _mm512_storeu_ps(ot + r * lanes, acc[r][0]);
+        _mm512_storeu_ps(ot + r * lanes + 16, acc[r][1]);
+        _mm512_storeu_ps(ot + r * lanes + 32, acc[r][2]);
+    }
 }
 
 void accum_t(float *ot, int depth, const float *a, int64_t lda, int rows, const float *p, const float *scale) {
@@ -164,22 +175,29 @@ void accum_t(float *ot, int depth, const float *a, int64_t lda, int rows, const 
 template <int R, int NV>
 void accum_rows_tile(float *out, int64_t ldo, const float *p, int cols, const float *b, int64_t ldb,
                      __mmask16 last) {
+    __mmask16 mask[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) mask[v] = v == NV - 1 ? last : (__mmask16)0xFFFF;
     __m512 acc[R][NV];
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
-        for (int v = 0; v < NV; ++v)
-            acc[r][v] = _mm512_maskz_loadu_ps(v == NV - 1 ? last : (__mmask16)0xFFFF, out + r * ldo + 16 * v);
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_maskz_loadu_ps(mask[v], out + r * ldo + 16 * v);
     for (int c = 0; c < cols; ++c) {
         __m512 bv[NV];
-        for (int v = 0; v < NV; ++v)
-            bv[v] = _mm512_maskz_loadu_ps(v == NV - 1 ? last : (__mmask16)0xFFFF, b + c * ldb + 16 * v);
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) bv[v] = _mm512_maskz_loadu_ps(mask[v], b + c * ldb + 16 * v);
+#pragma GCC unroll 8
         for (int r = 0; r < R; ++r) {
             const __m512 pr = _mm512_set1_ps(p[r * lanes + c]);
+#pragma GCC unroll 4
             for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(pr, bv[v], acc[r][v]);
         }
     }
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
-        for (int v = 0; v < NV; ++v)
-            _mm512_mask_storeu_ps(out + r * ldo + 16 * v, v == NV - 1 ? last : (__mmask16)0xFFFF, acc[r][v]);
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) _mm512_mask_storeu_ps(out + r * ldo + 16 * v, mask[v], acc[r][v]);
 }
 
 template <int R>
