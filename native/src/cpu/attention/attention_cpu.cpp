@@ -42,12 +42,10 @@ const Kernels &kernels() {
 }
 
 // qt[x][c] = src[c * D + x] * scale for c < n, 0 for the padding lanes.
-void pack_transposed(float *qt, const float *src, int64_t D, int n, float scale) {
-    for (int64_t x = 0; x < D; ++x) {
-        float *row = qt + x * lanes;
-        for (int c = 0; c < n; ++c) row[c] = src[c * D + x] * scale;
-        for (int c = n; c < lanes; ++c) row[c] = 0.0f;
-    }
+void pack_transposed(const Kernels &K, float *qt, const float *src, int64_t D, int n, float scale) {
+    K.transpose(qt, lanes, src, D, static_cast<int>(D), n, nullptr, scale);
+    if (n < lanes)
+        for (int64_t x = 0; x < D; ++x) std::fill(qt + x * lanes + n, qt + (x + 1) * lanes, 0.0f);
 }
 
 // Keys [0, end) that any query of the tile [q0, q0 + n) sees.
@@ -105,7 +103,7 @@ void attention_cpu_forward(const AttentionForwardArgs &x) {
             const int64_t kv0 = (b * d.kv_heads + h / group) * d.kv_seq * D; // its k/v head
             const float *kh = x.k + kv0, *vh = x.v + kv0;
 
-            pack_transposed(qt, x.q + row0 * D, D, n, d.scale * log2e);
+            pack_transposed(K, qt, x.q + row0 * D, D, n, d.scale * log2e);
             std::fill(ot, ot + D * lanes, 0.0f);
             std::fill(m, m + lanes, -INFINITY);
             std::fill(l, l + lanes, 0.0f);
@@ -126,11 +124,10 @@ void attention_cpu_forward(const AttentionForwardArgs &x) {
                 K.accum_t(ot, static_cast<int>(D), vh + k0 * D, D, rows, s, alpha);
             }
             for (int c = 0; c < n; ++c) {
-                const float inv = 1.0f / l[c];
-                float *o = x.out + (row0 + c) * D;
-                for (int64_t e = 0; e < D; ++e) o[e] = ot[e * lanes + c] * inv;
                 if (x.lse) x.lse[row0 + c] = (m[c] + std::log2(l[c])) * ln2;
+                l[c] = 1.0f / l[c];
             }
+            K.transpose(x.out + row0 * D, D, ot, lanes, n, static_cast<int>(D), l, 1.0f); // out = ot^T / l
         }
     }
 }
@@ -176,8 +173,8 @@ void attention_cpu_backward(const AttentionBackwardArgs &x) {
                             continue;
                         }
                         const float *qr = x.q + row0 * D, *dor = x.dout + row0 * D, *outr = x.out + row0 * D;
-                        pack_transposed(qt, qr, D, n, d.scale * log2e);
-                        pack_transposed(dot, dor, D, n, 1.0f);
+                        pack_transposed(K, qt, qr, D, n, d.scale * log2e);
+                        pack_transposed(K, dot, dor, D, n, 1.0f);
                         std::fill(dqt, dqt + D * lanes, 0.0f);
                         for (int c = 0; c < lanes; ++c) {
                             float acc = 0.0f;
@@ -204,12 +201,11 @@ void attention_cpu_backward(const AttentionBackwardArgs &x) {
                             K.accum_rows(dkh + k0 * D, D, rows, dp, n, qr, D, static_cast<int>(D));
                             K.accum_t(dqt, static_cast<int>(D), kh + k0 * D, D, rows, dp, nullptr);
                         }
-                        for (int c = 0; c < n; ++c) { // dq = scale dqt^T, summed over the chunks
-                            float *g = dqr + c * D;
-                            if (kc == 0)
-                                for (int64_t e = 0; e < D; ++e) g[e] = dqt[e * lanes + c] * d.scale;
-                            else
-                                for (int64_t e = 0; e < D; ++e) g[e] += dqt[e * lanes + c] * d.scale;
+                        if (kc == 0) { // dq = scale dqt^T, summed over the chunks
+                            K.transpose(dqr, D, dqt, lanes, n, static_cast<int>(D), nullptr, d.scale);
+                        } else {
+                            K.transpose(dot, D, dqt, lanes, n, static_cast<int>(D), nullptr, d.scale); // dot: free now
+                            for (int64_t e = 0; e < n * D; ++e) dqr[e] += dot[e];
                         }
                     }
             for (int64_t e = 0; e < d.kv_seq * D; ++e) dkh[e] *= d.scale;

@@ -29,6 +29,10 @@ struct Kernels {
                        int depth);
     // dp[j][c] = p[j][c] * (dp[j][c] - dvec[c]) for j < rows: the softmax backward.
     void (*softmax_grad)(float *dp, const float *p, int rows, const float *dvec);
+    // dst[i * ldd + j] = src[j * lds + i] * scale * (row_scale ? row_scale[i] : 1), i < rows,
+    // j < cols: packing a tile of queries (lanes) and writing results back from one.
+    void (*transpose)(float *dst, int64_t ldd, const float *src, int64_t lds, int rows, int cols,
+                      const float *row_scale, float scale);
 };
 
 extern const Kernels kernels_generic;

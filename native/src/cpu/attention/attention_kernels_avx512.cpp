@@ -230,8 +230,56 @@ void accum_rows(float *out, int64_t ldo, int rows, const float *p, int cols, con
     }
 }
 
+// ---- transpose: 16 x 16 blocks in registers (gathers are slow on CPUs with the GDS fix) ---------
+
+// c[i] = column i of the 16 x 16 matrix whose rows are r[0..15].
+inline void transpose16(const __m512 r[16], __m512 c[16]) {
+    __m512 t[16], u[16];
+    for (int i = 0; i < 8; ++i) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int g = 0; g < 16; g += 4) {
+        const __m512d t0 = _mm512_castps_pd(t[g]), t1 = _mm512_castps_pd(t[g + 1]),
+                      t2 = _mm512_castps_pd(t[g + 2]), t3 = _mm512_castps_pd(t[g + 3]);
+        u[g] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));     // columns 0, 4, 8, 12 of rows g..g+3
+        u[g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2)); // columns 1, 5, 9, 13
+        u[g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3)); // columns 2, 6, 10, 14
+        u[g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3)); // columns 3, 7, 11, 15
+    }
+    for (int k = 0; k < 4; ++k) {
+        const __m512 v0 = _mm512_shuffle_f32x4(u[k], u[4 + k], 0x88), v1 = _mm512_shuffle_f32x4(u[k], u[4 + k], 0xdd);
+        const __m512 v2 = _mm512_shuffle_f32x4(u[8 + k], u[12 + k], 0x88),
+                     v3 = _mm512_shuffle_f32x4(u[8 + k], u[12 + k], 0xdd);
+        c[k] = _mm512_shuffle_f32x4(v0, v2, 0x88);
+        c[k + 8] = _mm512_shuffle_f32x4(v0, v2, 0xdd);
+        c[k + 4] = _mm512_shuffle_f32x4(v1, v3, 0x88);
+        c[k + 12] = _mm512_shuffle_f32x4(v1, v3, 0xdd);
+    }
+}
+
+void transpose(float *dst, int64_t ldd, const float *src, int64_t lds, int rows, int cols, const float *row_scale,
+               float scale) {
+    for (int j = 0; j < cols; j += 16) {     // 16 rows of src = 16 columns of dst
+        const int nj = cols - j < 16 ? cols - j : 16;
+        const __mmask16 mj = (__mmask16)(nj == 16 ? 0xFFFF : (1u << nj) - 1);
+        for (int i = 0; i < rows; i += 16) { // 16 columns of src = 16 rows of dst
+            const int ni = rows - i < 16 ? rows - i : 16;
+            const __mmask16 mi = (__mmask16)(ni == 16 ? 0xFFFF : (1u << ni) - 1);
+            __m512 r[16], c[16];
+            for (int jj = 0; jj < 16; ++jj)
+                r[jj] = jj < nj ? _mm512_maskz_loadu_ps(mi, src + (j + jj) * lds + i) : _mm512_setzero_ps();
+            transpose16(r, c);
+            for (int ii = 0; ii < ni; ++ii) {
+                const float si = scale * (row_scale ? row_scale[i + ii] : 1.0f);
+                _mm512_mask_storeu_ps(dst + (i + ii) * ldd + j, mj, _mm512_mul_ps(c[ii], _mm512_set1_ps(si)));
+            }
+        }
+    }
+}
+
 } // namespace
 
-extern const Kernels kernels_avx512 = {scores, exp2_rows, accum_t, accum_rows, softmax_grad};
+extern const Kernels kernels_avx512 = {scores, exp2_rows, accum_t, accum_rows, softmax_grad, transpose};
 
 } // namespace dk::attention

@@ -65,8 +65,16 @@ void softmax_grad(float *dp, const float *p, int rows, const float *dvec) {
         for (int c = 0; c < lanes; ++c) dp[j * lanes + c] = p[j * lanes + c] * (dp[j * lanes + c] - dvec[c]);
 }
 
+void transpose(float *dst, int64_t ldd, const float *src, int64_t lds, int rows, int cols, const float *row_scale,
+               float scale) {
+    for (int i = 0; i < rows; ++i) {
+        const float si = scale * (row_scale ? row_scale[i] : 1.0f);
+        for (int j = 0; j < cols; ++j) dst[i * ldd + j] = src[j * lds + i] * si;
+    }
+}
+
 } // namespace
 
-extern const Kernels kernels_generic = {scores, exp2_rows, accum_t, accum_rows, softmax_grad};
+extern const Kernels kernels_generic = {scores, exp2_rows, accum_t, accum_rows, softmax_grad, transpose};
 
 } // namespace dk::attention
