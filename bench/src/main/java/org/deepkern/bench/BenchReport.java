@@ -42,6 +42,12 @@ public final class BenchReport {
             if (run.get("benchmark").getAsString().endsWith("MatmulBench.matmul") && "onednn".equals(str(p, "backend")))
                 onednnMicros.put(str(p, "shape") + "/" + str(p, "threads"), us);
         }
+        Map<JsonObject, Double> attention = new LinkedHashMap<>();
+        for (Map.Entry<JsonObject, Double> m : micros.entrySet())
+            if (m.getKey().get("benchmark").getAsString().endsWith("AttentionBench.run")) attention.put(m.getKey(), m.getValue());
+        micros.keySet().removeAll(attention.keySet());
+        if (!attention.isEmpty()) attentionTable(attention);
+        if (micros.isEmpty()) return;
         System.out.println("| benchmark | backend | shape | threads | median | GFLOP/s | vs onednn |");
         System.out.println("|---|---|---|---|---:|---:|---:|");
         for (Map.Entry<JsonObject, Double> m : micros.entrySet()) {
@@ -59,6 +65,42 @@ public final class BenchReport {
             System.out.printf("| %s | %s | %s | %s | %s | %s | %s |%n", bench, str(p, "backend"), str(p, "shape"),
                     str(p, "threads"), formatMicros(us), gflops, ratio);
         }
+    }
+
+    /**
+     * AttentionBench: median, effective GFLOP/s, the speed-up over onednn with the same
+     * parameters in the same run, and the extra memory each configuration allocates, measured
+     * here by running it once more (AttentionBench.extraBytes).
+     */
+    private static void attentionTable(Map<JsonObject, Double> runs) {
+        Map<String, Double> onednn = new TreeMap<>();
+        for (Map.Entry<JsonObject, Double> m : runs.entrySet()) {
+            JsonObject p = params(m.getKey());
+            if ("onednn".equals(str(p, "backend"))) onednn.put(attentionKey(p), m.getValue());
+        }
+        System.out.println("| backend | shape BxHxSxD | threads | causal | pass | median | GFLOP/s | vs onednn | extra memory |");
+        System.out.println("|---|---|---|---|---|---:|---:|---:|---:|");
+        for (Map.Entry<JsonObject, Double> m : runs.entrySet()) {
+            JsonObject p = params(m.getKey());
+            double us = m.getValue();
+            String shape = str(p, "shape"), pass = str(p, "pass");
+            Double base = onednn.get(attentionKey(p));
+            long bytes = AttentionBench.extraBytes(str(p, "backend"), Integer.parseInt(str(p, "threads")), shape,
+                    Boolean.parseBoolean(str(p, "causal")), pass);
+            System.out.printf("| %s | %s | %s | %s | %s | %s | %.1f | %s | %s |%n", str(p, "backend"), shape,
+                    str(p, "threads"), str(p, "causal"), pass, formatMicros(us), AttentionBench.flops(shape, pass) / us / 1e3,
+                    base == null ? "" : String.format("%.2fx", base / us), formatBytes(bytes));
+        }
+        System.out.println();
+    }
+
+    private static String attentionKey(JsonObject p) {
+        return str(p, "shape") + "/" + str(p, "threads") + "/" + str(p, "causal") + "/" + str(p, "pass");
+    }
+
+    private static String formatBytes(long b) {
+        if (b >= 1 << 20) return String.format("%.1f MiB", b / 1048576.0);
+        return String.format("%.1f KiB", b / 1024.0);
     }
 
     private static JsonObject params(JsonObject run) {
