@@ -1,13 +1,13 @@
 // Fused flash-style attention on the CPU, forward and backward side by side, in O(seq) memory.
 //
-// A work item is a tile of 48 queries of one (batch, head). The tile's queries are packed
+// A work item is a tile of 64 queries of one (batch, head). The tile's queries are packed
 // transposed and pre-scaled (qt[x][c] = q[c][x] * scale * log2(e), so scores come out in base-2
 // units and exp is exp2), then the keys are streamed in blocks of 64 straight from k and v:
-//   s   = k_blk . qt                 [64 keys][48 queries]  (scores, masked, block max per query)
+//   s   = k_blk . qt                 [64 keys][64 queries]  (scores, masked, block max per query)
 //   m'  = max(m, max s); alpha = 2^(m - m'); l = alpha l + sum 2^(s - m')      (online softmax)
-//   ot  = alpha ot + v_blk^T . p     [head_dim][48 queries] (the output, transposed)
-// so the S x S score matrix never exists: per thread the workspace is qt, ot (head_dim x 48 each)
-// and one 64 x 48 block. Causal attention stops at the tile's last query and masks only the
+//   ot  = alpha ot + v_blk^T . p     [head_dim][64 queries] (the output, transposed)
+// so the S x S score matrix never exists: per thread the workspace is qt, ot (head_dim x 64 each)
+// and one 64 x 64 block. Causal attention stops at the tile's last query and masks only the
 // blocks that straddle the diagonal. lse = ln 2 (m + log2 l) is saved for the backward.
 //
 // The backward (FlashAttention-2's recomputation) takes a (batch, kv head) per thread, which
@@ -84,7 +84,7 @@ void attention_cpu_forward(const AttentionForwardArgs &x) {
     const int64_t D = d.head_dim, group = d.q_heads / d.kv_heads;
     const Tiles t = tiles(d);
     const int threads = static_cast<int>(std::min<int64_t>(omp_get_max_threads(), t.items));
-    // per thread: qt, ot [D][48]; s [64][48]; m, l, mx, alpha, zero [48]
+    // per thread: qt, ot [D][64]; s [64][64]; m, l, mx, alpha, zero [64]
     const int64_t per_thread = 2 * D * lanes + key_block * lanes + 5 * lanes;
     Workspace ws(threads * per_thread * static_cast<int64_t>(sizeof(float)));
 
@@ -144,7 +144,7 @@ void attention_cpu_backward(const AttentionBackwardArgs &x) {
     const int64_t D = d.head_dim, group = d.q_heads / d.kv_heads, per_head = tiles(d).per_head;
     const int64_t heads = d.batch * d.kv_heads;
     const int threads = static_cast<int>(std::min<int64_t>(omp_get_max_threads(), heads));
-    // per thread: qt, dot, dqt [D][48]; p, dp, pd [64][48]; lse2, dvec [48]
+    // per thread: qt, dot, dqt [D][64]; p, dp, pd [64][64]; lse2, dvec [64]
     const int64_t per_thread = 3 * D * lanes + 3 * key_block * lanes + 2 * lanes;
     Workspace ws(threads * per_thread * static_cast<int64_t>(sizeof(float)));
 

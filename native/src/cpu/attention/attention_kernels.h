@@ -1,5 +1,5 @@
 // The inner kernels of the fused CPU attention (attention_cpu.cpp), one set per ISA. They work
-// on a tile of `lanes` = 48 queries held "transposed": a lane buffer x[j][c] has one row of 48
+// on a tile of `lanes` = 64 queries held "transposed": a lane buffer x[j][c] has one row of 64
 // floats per key (or per head_dim index) j and one column per query c of the tile, so the
 // online softmax, which runs over keys, is plain vertical SIMD with no horizontal reduction.
 //
@@ -10,11 +10,11 @@
 
 namespace dk::attention {
 
-constexpr int lanes = 48;     // queries per tile: 3 zmm
+constexpr int lanes = 64;     // queries per tile: 4 zmm
 constexpr int key_block = 64; // keys per block of the online softmax
 
 struct Kernels {
-    // s[j][c] = sum_{x < depth} a[j * lda + x] * bt[x][c] for j < rows (<= key_block), all 48 c.
+    // s[j][c] = sum_{x < depth} a[j * lda + x] * bt[x][c] for j < rows (<= key_block), all 64 c.
     // When mask_q0 >= 0 (causal), s[j][c] = -inf where key0 + j > mask_q0 + c. When mx is not
     // null, mx[c] = max(mx[c], max_j s[j][c]).
     void (*scores)(float *s, const float *a, int64_t lda, int rows, const float *bt, int depth, int64_t key0,

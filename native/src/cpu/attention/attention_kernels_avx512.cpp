@@ -1,6 +1,5 @@
 // The AVX-512 attention kernels. Register blocking as in a GEMM microkernel: 24 zmm accumulators
-// (8 rows x 3 vectors of 16 lanes, or 6 rows x 4 vectors), fed by 3-4 vector loads and one
-// broadcast per row per step, so the FMA units stay busy; exp2 is a degree-6 polynomial and
+// (6 rows x 4 vectors of 16 lanes), fed by 4 vector loads and one broadcast per row per step, so the FMA units stay busy; exp2 is a degree-6 polynomial and
 // vscalefps, 16 lanes at a time. Compiled with AVX-512 flags only (dk_isa_sources): no inline
 // functions shared with other files (native/KERNELS.md).
 #include "attention_kernels.h"
@@ -32,26 +31,34 @@ inline __m512 exp2_ps(__m512 x) {
 
 // ---- scores: s = a . bt for up to 8 rows of a at once ----------------------------------------
 
+constexpr int nv = lanes / 16;      // vectors per lane row
+constexpr int row_block = 24 / nv; // rows per microkernel: 24 accumulators
+static_assert(lanes == 64 && row_block == 6, "the switches below cover rows 1..6");
+
 template <int R>
 void scores_rows(float *s, const float *a, int64_t lda, const float *bt, int depth, int64_t rel_key,
                  bool mask, __m512 *mx) {
-    __m512 acc[R][3];
+    __m512 acc[R][nv];
 #pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = acc[r][2] = _mm512_setzero_ps();
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; ++v) acc[r][v] = _mm512_setzero_ps();
     for (int x = 0; x < depth; ++x) {
-        const __m512 b0 = _mm512_loadu_ps(bt + x * lanes), b1 = _mm512_loadu_ps(bt + x * lanes + 16),
-                     b2 = _mm512_loadu_ps(bt + x * lanes + 32);
+        __m512 b[nv];
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; ++v) b[v] = _mm512_loadu_ps(bt + x * lanes + 16 * v);
 #pragma GCC unroll 8
         for (int r = 0; r < R; ++r) {
             const __m512 ar = _mm512_set1_ps(a[r * lda + x]);
-            acc[r][0] = _mm512_fmadd_ps(ar, b0, acc[r][0]);
-            acc[r][1] = _mm512_fmadd_ps(ar, b1, acc[r][1]);
-            acc[r][2] = _mm512_fmadd_ps(ar, b2, acc[r][2]);
+#pragma GCC unroll 4
+            for (int v = 0; v < nv; ++v) acc[r][v] = _mm512_fmadd_ps(ar, b[v], acc[r][v]);
         }
     }
     const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
-        for (int v = 0; v < 3; ++v) {
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; ++v) {
             __m512 y = acc[r][v];
             if (mask) { // lane c (query q0 + c) does not see key q0 + rel_key + r when c < rel_key + r
                 const __m512i lane = _mm512_add_epi32(iota, _mm512_set1_epi32(16 * v));
@@ -65,18 +72,16 @@ void scores_rows(float *s, const float *a, int64_t lda, const float *bt, int dep
 
 void scores(float *s, const float *a, int64_t lda, int rows, const float *bt, int depth, int64_t key0,
             int64_t mask_q0, float *mx) {
-    __m512 m[3] = {_mm512_set1_ps(-__builtin_inff()), _mm512_set1_ps(-__builtin_inff()),
-                   _mm512_set1_ps(-__builtin_inff())};
+    __m512 m[nv];
+    for (int v = 0; v < nv; ++v) m[v] = _mm512_set1_ps(-__builtin_inff());
     const bool mask = mask_q0 >= 0;
-    for (int j = 0; j < rows; j += 8) {
-        // key0 + j - mask_q0, clamped: beyond [-8, lanes + key_block] the mask is all or nothing
+    for (int j = 0; j < rows; j += row_block) {
+        // key0 + j - mask_q0, clamped: beyond [-row_block, lanes + key_block] the mask is all or nothing
         int64_t rel = mask ? key0 + j - mask_q0 : 0;
-        rel = rel < -8 ? -8 : rel > lanes + key_block ? lanes + key_block : rel;
+        rel = rel < -row_block ? -row_block : rel > lanes + key_block ? lanes + key_block : rel;
         float *sj = s + j * lanes;
         const float *aj = a + j * lda;
-        switch (rows - j < 8 ? rows - j : 8) {
-        case 8: scores_rows<8>(sj, aj, lda, bt, depth, rel, mask, m); break;
-        case 7: scores_rows<7>(sj, aj, lda, bt, depth, rel, mask, m); break;
+        switch (rows - j < row_block ? rows - j : row_block) {
         case 6: scores_rows<6>(sj, aj, lda, bt, depth, rel, mask, m); break;
         case 5: scores_rows<5>(sj, aj, lda, bt, depth, rel, mask, m); break;
         case 4: scores_rows<4>(sj, aj, lda, bt, depth, rel, mask, m); break;
@@ -86,80 +91,74 @@ void scores(float *s, const float *a, int64_t lda, int rows, const float *bt, in
         }
     }
     if (mx)
-        for (int v = 0; v < 3; ++v) _mm512_storeu_ps(mx + 16 * v, _mm512_max_ps(_mm512_loadu_ps(mx + 16 * v), m[v]));
+        for (int v = 0; v < nv; ++v) _mm512_storeu_ps(mx + 16 * v, _mm512_max_ps(_mm512_loadu_ps(mx + 16 * v), m[v]));
 }
 
 // ---- exp2 and the softmax backward, elementwise over lane rows ----------------------------------
 
 void exp2_rows(float *p, int rows, const float *m, float *sum) {
-    const __m512 m0 = _mm512_loadu_ps(m), m1 = _mm512_loadu_ps(m + 16), m2 = _mm512_loadu_ps(m + 32);
-    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps();
+    __m512 mv[nv], sv[nv];
+    for (int v = 0; v < nv; ++v) mv[v] = _mm512_loadu_ps(m + 16 * v), sv[v] = _mm512_setzero_ps();
     for (int j = 0; j < rows; ++j) {
         float *pj = p + j * lanes;
-        const __m512 e0 = exp2_ps(_mm512_sub_ps(_mm512_loadu_ps(pj), m0));
-        const __m512 e1 = exp2_ps(_mm512_sub_ps(_mm512_loadu_ps(pj + 16), m1));
-        const __m512 e2 = exp2_ps(_mm512_sub_ps(_mm512_loadu_ps(pj + 32), m2));
-        _mm512_storeu_ps(pj, e0), _mm512_storeu_ps(pj + 16, e1), _mm512_storeu_ps(pj + 32, e2);
-        s0 = _mm512_add_ps(s0, e0), s1 = _mm512_add_ps(s1, e1), s2 = _mm512_add_ps(s2, e2);
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; ++v) {
+            const __m512 e = exp2_ps(_mm512_sub_ps(_mm512_loadu_ps(pj + 16 * v), mv[v]));
+            _mm512_storeu_ps(pj + 16 * v, e);
+            sv[v] = _mm512_add_ps(sv[v], e);
+        }
     }
-    if (sum) {
-        _mm512_storeu_ps(sum, _mm512_add_ps(_mm512_loadu_ps(sum), s0));
-        _mm512_storeu_ps(sum + 16, _mm512_add_ps(_mm512_loadu_ps(sum + 16), s1));
-        _mm512_storeu_ps(sum + 32, _mm512_add_ps(_mm512_loadu_ps(sum + 32), s2));
-    }
+    if (sum)
+        for (int v = 0; v < nv; ++v) _mm512_storeu_ps(sum + 16 * v, _mm512_add_ps(_mm512_loadu_ps(sum + 16 * v), sv[v]));
 }
 
 void softmax_grad(float *dp, const float *p, int rows, const float *dvec) {
-    const __m512 d0 = _mm512_loadu_ps(dvec), d1 = _mm512_loadu_ps(dvec + 16), d2 = _mm512_loadu_ps(dvec + 32);
+    __m512 dv[nv];
+    for (int v = 0; v < nv; ++v) dv[v] = _mm512_loadu_ps(dvec + 16 * v);
     for (int j = 0; j < rows; ++j) {
         float *g = dp + j * lanes;
         const float *pj = p + j * lanes;
-        _mm512_storeu_ps(g, _mm512_mul_ps(_mm512_loadu_ps(pj), _mm512_sub_ps(_mm512_loadu_ps(g), d0)));
-        _mm512_storeu_ps(g + 16, _mm512_mul_ps(_mm512_loadu_ps(pj + 16), _mm512_sub_ps(_mm512_loadu_ps(g + 16), d1)));
-        _mm512_storeu_ps(g + 32, _mm512_mul_ps(_mm512_loadu_ps(pj + 32), _mm512_sub_ps(_mm512_loadu_ps(g + 32), d2)));
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; ++v)
+            _mm512_storeu_ps(g + 16 * v, _mm512_mul_ps(_mm512_loadu_ps(pj + 16 * v),
+                                                        _mm512_sub_ps(_mm512_loadu_ps(g + 16 * v), dv[v])));
     }
 }
 
-// ---- accum_t: ot (depth x 48) += a^T p, 8 rows of ot at once ------------------------------------
+// ---- accum_t: ot (depth x 64) += a^T p, 6 rows of ot at once ------------------------------------
 
 template <int R>
 void accum_t_rows(float *ot, const float *a, int64_t lda, int rows, const float *p, const float *scale) {
-    __m512 acc[R][3];
-    const __m512 one = _mm512_set1_ps(1.0f);
-    const __m512 s0 = scale ? _mm512_loadu_ps(scale) : one, s1 = scale ? _mm512_loadu_ps(scale + 16) : one,
-                 s2 = scale ? _mm512_loadu_ps(scale + 32) : one;
+    __m512 acc[R][nv], sc[nv];
+#pragma GCC unroll 4
+    for (int v = 0; v < nv; ++v) sc[v] = scale ? _mm512_loadu_ps(scale + 16 * v) : _mm512_set1_ps(1.0f);
 #pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-        acc[r][0] = _mm512_mul_ps(_mm512_loadu_ps(ot + r * lanes), s0);
-        acc[r][1] = _mm512_mul_ps(_mm512_loadu_ps(ot + r * lanes + 16), s1);
-        acc[r][2] = _mm512_mul_ps(_mm512_loadu_ps(ot + r * lanes + 32), s2);
-    }
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; ++v) acc[r][v] = _mm512_mul_ps(_mm512_loadu_ps(ot + r * lanes + 16 * v), sc[v]);
     for (int j = 0; j < rows; ++j) {
         const float *pj = p + j * lanes;
-        const __m512 p0 = _mm512_loadu_ps(pj), p1 = _mm512_loadu_ps(pj + 16), p2 = _mm512_loadu_ps(pj + 32);
+        __m512 pv[nv];
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; ++v) pv[v] = _mm512_loadu_ps(pj + 16 * v);
         const float *aj = a + j * lda;
 #pragma GCC unroll 8
         for (int r = 0; r < R; ++r) {
             const __m512 ar = _mm512_set1_ps(aj[r]);
-            acc[r][0] = _mm512_fmadd_ps(ar, p0, acc[r][0]);
-            acc[r][1] = _mm512_fmadd_ps(ar, p1, acc[r][1]);
-            acc[r][2] = _mm512_fmadd_ps(ar, p2, acc[r][2]);
+#pragma GCC unroll 4
+            for (int v = 0; v < nv; ++v) acc[r][v] = _mm512_fmadd_ps(ar, pv[v], acc[r][v]);
         }
     }
 #pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-        _mm512_storeu_ps(ot + r * lanes, acc[r][0]);
-        _mm512_storeu_ps(ot + r * lanes + 16, acc[r][1]);
-        _mm512_storeu_ps(ot + r * lanes + 32, acc[r][2]);
-    }
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; ++v) _mm512_storeu_ps(ot + r * lanes + 16 * v, acc[r][v]);
 }
 
 void accum_t(float *ot, int depth, const float *a, int64_t lda, int rows, const float *p, const float *scale) {
-    for (int x = 0; x < depth; x += 8) {
+    for (int x = 0; x < depth; x += row_block) {
         float *o = ot + x * lanes;
-        switch (depth - x < 8 ? depth - x : 8) {
-        case 8: accum_t_rows<8>(o, a + x, lda, rows, p, scale); break;
-        case 7: accum_t_rows<7>(o, a + x, lda, rows, p, scale); break;
+        switch (depth - x < row_block ? depth - x : row_block) {
         case 6: accum_t_rows<6>(o, a + x, lda, rows, p, scale); break;
         case 5: accum_t_rows<5>(o, a + x, lda, rows, p, scale); break;
         case 4: accum_t_rows<4>(o, a + x, lda, rows, p, scale); break;

@@ -1,4 +1,4 @@
-// The portable attention kernels: plain loops over the 48 lanes of a tile, which the compiler
+// The portable attention kernels: plain loops over the 64 lanes of a tile, which the compiler
 // vectorizes for the x86-64 baseline. Used when the CPU has no AVX-512 (or DK_ISA lowers it).
 #include "attention_kernels.h"
 
