@@ -18,20 +18,21 @@ import java.util.TreeMap;
  * the median time per operation, GFLOP/s where the benchmark's work is known, and for MatmulBench
  * the ratio to onednn measured in the same run.
  *
- * <pre>java -cp bench/target/benchmarks.jar org.deepkern.bench.BenchReport results.json</pre>
+ * <pre>java -cp bench/target/benchmarks.jar org.deepkern.bench.BenchReport results.json [more.json ...]</pre>
  */
 public final class BenchReport {
     private BenchReport() {}
 
     public static void main(String[] args) throws IOException {
-        if (args.length != 1) {
-            System.err.println("usage: BenchReport <jmh-result.json>");
+        if (args.length < 1) {
+            System.err.println("usage: BenchReport <jmh-result.json>...");
             System.exit(2);
         }
-        JsonArray runs;
-        try (Reader r = Files.newBufferedReader(Path.of(args[0]))) {
-            runs = JsonParser.parseReader(r).getAsJsonArray();
-        }
+        JsonArray runs = new JsonArray(); // the runs of every file, in order
+        for (String file : args)
+            try (Reader r = Files.newBufferedReader(Path.of(file))) {
+                runs.addAll(JsonParser.parseReader(r).getAsJsonArray());
+            }
         Map<String, Double> onednnMicros = new TreeMap<>();
         Map<JsonObject, Double> micros = new LinkedHashMap<>();
         for (JsonElement e : runs) {
