@@ -38,7 +38,11 @@ using attention::Kernels;
 constexpr float log2e = 1.4426950408889634f, ln2 = 0.6931471805599453f;
 
 const Kernels &kernels() {
-    return cpu_isa() == Isa::avx512 ? attention::kernels_avx512 : attention::kernels_generic;
+    switch (cpu_isa()) {
+    case Isa::avx512: return attention::kernels_avx512;
+    case Isa::avx2: return attention::kernels_avx2;
+    default: return attention::kernels_generic;
+    }
 }
 
 // qt[x][c] = src[c * D + x] * scale for c < n, 0 for the padding lanes.

@@ -36,6 +36,7 @@ struct Kernels {
 };
 
 extern const Kernels kernels_generic;
+extern const Kernels kernels_avx2;
 extern const Kernels kernels_avx512;
 
 } // namespace dk::attention

@@ -1,8 +1,12 @@
 // The portable attention kernels: plain loops over the 64 lanes of a tile, which the compiler
-// vectorizes for the x86-64 baseline. Used when the CPU has no AVX-512 (or DK_ISA lowers it).
+// vectorizes: for the x86-64 baseline here (kernels_generic), and for AVX2 + FMA when
+// attention_kernels_avx2.cpp includes this file with DK_ATTENTION_KERNELS = kernels_avx2. No
+// standard header: only builtins, so no inline function is shared between the two ISA builds.
 #include "attention_kernels.h"
 
-#include <cmath>
+#ifndef DK_ATTENTION_KERNELS
+#define DK_ATTENTION_KERNELS kernels_generic
+#endif
 
 namespace dk::attention {
 
@@ -20,16 +24,16 @@ void scores(float *s, const float *a, int64_t lda, int rows, const float *bt, in
         }
         if (mask_q0 >= 0)
             for (int c = 0; c < lanes; ++c)
-                if (key0 + j > mask_q0 + c) sj[c] = -INFINITY;
+                if (key0 + j > mask_q0 + c) sj[c] = -__builtin_inff();
         if (mx)
-            for (int c = 0; c < lanes; ++c) mx[c] = std::fmax(mx[c], sj[c]);
+            for (int c = 0; c < lanes; ++c) mx[c] = mx[c] > sj[c] ? mx[c] : sj[c];
     }
 }
 
 void exp2_rows(float *p, int rows, const float *m, float *sum) {
     for (int j = 0; j < rows; ++j) {
         float *pj = p + j * lanes;
-        for (int c = 0; c < lanes; ++c) pj[c] = std::exp2(pj[c] - m[c]);
+        for (int c = 0; c < lanes; ++c) pj[c] = __builtin_exp2f(pj[c] - m[c]);
         if (sum)
             for (int c = 0; c < lanes; ++c) sum[c] += pj[c];
     }
@@ -75,6 +79,6 @@ void transpose(float *dst, int64_t ldd, const float *src, int64_t lds, int rows,
 
 } // namespace
 
-extern const Kernels kernels_generic = {scores, exp2_rows, accum_t, accum_rows, softmax_grad, transpose};
+extern const Kernels DK_ATTENTION_KERNELS = {scores, exp2_rows, accum_t, accum_rows, softmax_grad, transpose};
 
 } // namespace dk::attention
