@@ -28,11 +28,12 @@ import java.util.concurrent.TimeUnit;
  * (q_seq = kv_seq), one forward or one backward per invocation including the JNI call; outputs
  * are preallocated. native is the fused flash kernel, onednn the unfused composition (matmul +
  * softmax + matmul, the S x S scores materialized). The report adds each backend's extra memory,
- * measured by {@link #extraBytes}. The java reference is left out: it takes seconds per call at
+ * measured by {@link #extraBytes}. The score is the time of single calls (SampleTime); the report
+ * quotes their median. The java reference is left out: it takes seconds per call at
  * 2048.
  */
 @State(Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
+@BenchmarkMode(Mode.SampleTime) // the median of single calls: robust to bursts of load on a shared machine
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)

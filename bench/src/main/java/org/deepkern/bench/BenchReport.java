@@ -112,7 +112,7 @@ public final class BenchReport {
         return o.has(key) ? o.get(key).getAsString() : "";
     }
 
-    /** The median of the measurement iterations, in microseconds. */
+    /** The median of the measurement iterations (of the sampled calls in SampleTime mode), in microseconds. */
     private static double medianMicros(JsonObject run) {
         JsonObject metric = run.getAsJsonObject("primaryMetric");
         double score = metric.getAsJsonObject("scorePercentiles").get("50.0").getAsDouble();
@@ -122,7 +122,7 @@ public final class BenchReport {
             case "us/op" -> score;
             case "ms/op" -> score * 1e3;
             case "s/op" -> score * 1e6;
-            default -> throw new IllegalArgumentException("unsupported JMH unit " + unit + " (use AverageTime)");
+            default -> throw new IllegalArgumentException("unsupported JMH unit " + unit + " (use AverageTime or SampleTime)");
         };
     }
 
