@@ -100,6 +100,78 @@ DK_API dk_status dk_matmul(dk_backend backend, const dk_matmul_desc *desc,
  * "onednn"), or NULL with the error set if the descriptor is invalid or the backend unavailable. */
 DK_API const char *dk_matmul_impl_name(dk_backend backend, const dk_matmul_desc *desc);
 
+/* ---- CUDA device memory (tensors on Device.cuda) ---------------------------------------------
+ * Forwarded to libdeepkern_cuda. Every function fails with DK_UNAVAILABLE and the reason (for
+ * example "no CUDA driver or GPU found") where the cuda backend cannot run; arguments are checked
+ * first. Device blocks come from a caching allocator: freed blocks are kept per size class and
+ * reused (dk_cuda_empty_cache returns them to the driver). The contents of a new block are
+ * undefined. bytes >= 0; *out = NULL for 0 bytes. dk_cuda_free(NULL) does nothing. Copies run on
+ * the default stream and return when the host may use its buffer (device-to-host: when the data
+ * has arrived). Kernels of the cuda backend run on the default stream; dk_matmul on it returns
+ * after the product is complete. kind is a dk_copy_kind (an int32_t, so that any value can be
+ * checked). */
+typedef enum dk_copy_kind {
+    DK_COPY_HOST_TO_DEVICE = 1,
+    DK_COPY_DEVICE_TO_HOST = 2,
+    DK_COPY_DEVICE_TO_DEVICE = 3
+} dk_copy_kind;
+DK_API dk_status dk_cuda_malloc(void **out, int64_t bytes);
+DK_API dk_status dk_cuda_free(void *p);
+DK_API dk_status dk_cuda_memcpy(void *dst, const void *src, int64_t bytes, int32_t kind);
+DK_API dk_status dk_cuda_synchronize(void);
+DK_API dk_status dk_cuda_empty_cache(void);
+/* Bytes handed out and not freed, and bytes kept in the cache. */
+DK_API dk_status dk_cuda_memory_stats(int64_t *in_use, int64_t *cached);
+
+/* ---- batched matmul with a fused epilogue ---------------------------------------------------
+ * For i in [0, batch):  C_i = act(alpha * op(A_i) * op(B_i) + beta * C_i + bias)
+ * where X_i = x + i * stride_x (in floats) and every product is described by desc->mm (shapes,
+ * transposes, leading dimensions, alpha, beta: as for dk_matmul). stride_a or stride_b 0 uses one
+ * A or B for every product (shared weights); C items must not overlap (stride_c >= the extent of
+ * one C when batch > 1). bias: n floats added to every row (a Linear layer's bias), or NULL with
+ * bias_len 0. act is applied last. beta == 0 never reads C. A Linear layer y = act(x W^T + b) is
+ * one call: batch 1, op(A) = x [m, k], op(B) = W^T (W stored [n, k], trans_b = 1), beta 0. */
+typedef enum dk_activation {
+    DK_ACTIVATION_NONE = 0,
+    DK_ACTIVATION_RELU = 1, /* max(x, 0) */
+    DK_ACTIVATION_GELU = 2  /* the tanh form: 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))) */
+} dk_activation;
+
+typedef struct dk_matmul_batched_desc {
+    dk_matmul_desc mm;                    /* each product */
+    int64_t batch;                        /* >= 0 */
+    int64_t stride_a, stride_b, stride_c; /* >= 0, in floats */
+    int32_t activation;                   /* a dk_activation */
+} dk_matmul_batched_desc;
+
+DK_API dk_status dk_matmul_batched(dk_backend backend, const dk_matmul_batched_desc *desc,
+                                   float *c, int64_t c_len,
+                                   const float *a, int64_t a_len,
+                                   const float *b, int64_t b_len,
+                                   const float *bias, int64_t bias_len);
+
+DK_API const char *dk_matmul_batched_impl_name(dk_backend backend, const dk_matmul_batched_desc *desc);
+
+/* ---- matmul with B packed once (native backend) ---------------------------------------------
+ * For weights used by many products (a Linear layer's W, batch-1 and small-batch inference):
+ * dk_sgemm_pack_b copies op(B) (k x n; B stored k x n, or n x k when trans_b, leading dimension
+ * ldb, b_len floats readable) into the layout the native GEMM's microkernel reads, once.
+ * dk_matmul_packed_b then computes C = alpha * op(A) * B + beta * C without touching B again:
+ * desc's k and n must equal the packed matrix's, desc's trans_b and ldb are not used; everything
+ * else (trans_a, lda, ldc, alpha, beta, beta == 0 never reads C, a_len, c_len) is as for
+ * dk_matmul. The packed layout belongs to this process's CPU dispatch (dk_cpu_isa). A packed
+ * matrix is freed explicitly with dk_packed_matrix_free (NULL is ignored; freeing twice, or using
+ * a freed one, is a bug the library detects only on a best-effort basis). It is read-only, so
+ * any number of threads may use one at once. */
+typedef struct dk_packed_matrix dk_packed_matrix;
+
+DK_API dk_status dk_sgemm_pack_b(dk_packed_matrix **out, int64_t k, int64_t n, int32_t trans_b,
+                                 const float *b, int64_t ldb, int64_t b_len);
+DK_API dk_status dk_matmul_packed_b(const dk_matmul_desc *desc, float *c, int64_t c_len,
+                                    const float *a, int64_t a_len, const dk_packed_matrix *b);
+DK_API dk_status dk_packed_matrix_shape(const dk_packed_matrix *p, int64_t *k, int64_t *n);
+DK_API void dk_packed_matrix_free(dk_packed_matrix *p);
+
 /* ---- attention: out = softmax(q k^T * scale + mask) v, with dropout on the probabilities ------
  * Layout: contiguous row-major [batch, heads, seq, head_dim] (no strides):
  *   q, out, dq, dout  [batch, q_heads,  q_seq,  head_dim]

@@ -15,15 +15,14 @@ const MatmulImpl &pick(dk_backend backend, const dk_matmul_desc &d) {
     fail(DK_UNSUPPORTED, "no matmul implementation supports this descriptor");
 }
 
-// C = beta * C for k == 0 or alpha == 0 (beta == 0 writes zeros without reading C).
+} // namespace
+
 void scale_c(const dk_matmul_desc &d, float *c) {
     for (int64_t i = 0; i < d.m; ++i) {
         float *row = c + i * d.ldc;
         for (int64_t j = 0; j < d.n; ++j) row[j] = d.beta == 0.0f ? 0.0f : d.beta * row[j];
     }
 }
-
-} // namespace
 
 } // namespace dk
 
@@ -49,6 +48,51 @@ extern "C" const char *dk_matmul_impl_name(dk_backend backend, const dk_matmul_d
     dk::guarded([&] {
         if (!desc) dk::fail(DK_NULL_POINTER, "desc must not be null");
         name = dk::pick(backend, *desc).name;
+    });
+    return name;
+}
+
+// ---- dk_matmul_batched ----------------------------------------------------------------------------
+
+namespace dk {
+namespace {
+
+const MatmulBatchedImpl &pick_batched(dk_backend backend, const dk_matmul_batched_desc &d, bool has_bias) {
+    for (const MatmulBatchedImpl *impl : matmul_batched_impls(backend))
+        if (impl->supports(d, has_bias)) return *impl;
+    fail(DK_UNSUPPORTED, "no batched matmul implementation supports this descriptor");
+}
+
+} // namespace
+} // namespace dk
+
+extern "C" dk_status dk_matmul_batched(dk_backend backend, const dk_matmul_batched_desc *desc, float *c,
+                                       int64_t c_len, const float *a, int64_t a_len, const float *b, int64_t b_len,
+                                       const float *bias, int64_t bias_len) {
+    return dk::guarded([&] {
+        dk::check_matmul_batched(desc, c, c_len, a, a_len, b, b_len, bias, bias_len);
+        const dk_matmul_batched_desc &d = *desc;
+        const dk::MatmulBatchedImpl &impl = dk::pick_batched(backend, d, bias != nullptr);
+        const dk_matmul_desc &mm = d.mm;
+        if (d.batch == 0 || mm.m == 0 || mm.n == 0) return;
+        if ((mm.k == 0 || mm.alpha == 0.0f) && backend != DK_BACKEND_CUDA) { // C = act(beta * C + bias)
+            for (int64_t i = 0; i < d.batch; ++i) {
+                float *ci = c + i * d.stride_c;
+                dk::scale_c(mm, ci);
+                dk::bias_activation(ci, mm.ldc, mm.m, mm.n, bias, d.activation);
+            }
+            return;
+        }
+        dk::ThreadLease lease;
+        impl.run({d, c, a, b, bias});
+    });
+}
+
+extern "C" const char *dk_matmul_batched_impl_name(dk_backend backend, const dk_matmul_batched_desc *desc) {
+    const char *name = nullptr;
+    dk::guarded([&] {
+        if (!desc) dk::fail(DK_NULL_POINTER, "desc must not be null");
+        name = dk::pick_batched(backend, *desc, true).name;
     });
     return name;
 }

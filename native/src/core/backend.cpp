@@ -4,6 +4,7 @@
 #include "error.h"
 #include "matmul.h"
 
+#include <cstdlib>
 #include <dlfcn.h>
 #include <string>
 
@@ -17,16 +18,23 @@ struct CudaLibrary {
     decltype(&dkc_device_count) device_count = nullptr;
     decltype(&dkc_matmul) matmul = nullptr;
     std::string unavailable; // the reason, empty when usable
+    void *handle = nullptr;
 };
 
 const CudaLibrary &cuda_library() {
     static const CudaLibrary lib = [] {
         CudaLibrary l;
-        void *h = dlopen("libdeepkern_cuda.so", RTLD_NOW | RTLD_LOCAL);
+        // DK_CUDA_LIBRARY names another build of the same interface: the tests load the CUDA
+        // kernels compiled for the CPU emulator (libdeepkern_cuda_emu.so) through it.
+        const char *override_path = std::getenv("DK_CUDA_LIBRARY");
+        const char *path = override_path && *override_path ? override_path : "libdeepkern_cuda.so";
+        void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
         if (!h) {
-            l.unavailable = "libdeepkern_cuda was not built or not found (built without nvcc?)";
+            l.unavailable = path == override_path ? std::string("DK_CUDA_LIBRARY=") + path + " cannot be loaded: " + dlerror()
+                                                  : "libdeepkern_cuda was not built or not found (built without nvcc?)";
             return l;
         }
+        l.handle = h;
         l.device_count = reinterpret_cast<decltype(&dkc_device_count)>(dlsym(h, "dkc_device_count"));
         l.matmul = reinterpret_cast<decltype(&dkc_matmul)>(dlsym(h, "dkc_matmul"));
         if (!l.device_count || !l.matmul) {
@@ -47,6 +55,13 @@ void run_cuda_status(int status, const char *msg) {
 }
 
 } // namespace
+
+void *cuda_symbol(const char *name) {
+    require_backend(DK_BACKEND_CUDA);
+    void *sym = dlsym(cuda_library().handle, name);
+    if (!sym) fail(DK_UNAVAILABLE, format("libdeepkern_cuda does not match this libdeepkern (no %s)", name));
+    return sym;
+}
 
 void require_backend(dk_backend backend) {
     switch (backend) {

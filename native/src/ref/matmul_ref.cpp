@@ -3,6 +3,7 @@
 #include "core/matmul.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <vector>
 
@@ -41,5 +42,32 @@ void matmul_ref_run(const MatmulArgs &x) {
 } // namespace
 
 extern const MatmulImpl matmul_ref = {"ref", [](const dk_matmul_desc &) { return true; }, matmul_ref_run};
+
+namespace {
+
+// Batched with the fused epilogue: each product in double, then bias and activation on the float
+// result (the activation in double, rounded once).
+void matmul_batched_ref_run(const MatmulBatchedArgs &x) {
+    const dk_matmul_batched_desc &d = x.d;
+    const dk_matmul_desc &mm = d.mm;
+    for (int64_t i = 0; i < d.batch; ++i) {
+        float *c = x.c + i * d.stride_c;
+        matmul_ref_run({mm, c, x.a + i * d.stride_a, x.b + i * d.stride_b});
+        for (int64_t r = 0; r < mm.m; ++r)
+            for (int64_t j = 0; j < mm.n; ++j) {
+                double v = c[r * mm.ldc + j];
+                if (x.bias) v += x.bias[j];
+                if (d.activation == DK_ACTIVATION_RELU) v = v > 0 ? v : 0;
+                if (d.activation == DK_ACTIVATION_GELU)
+                    v = 0.5 * v * (1.0 + std::tanh(0.7978845608028654 * (v + 0.044715 * v * v * v)));
+                c[r * mm.ldc + j] = static_cast<float>(v);
+            }
+    }
+}
+
+} // namespace
+
+extern const MatmulBatchedImpl matmul_batched_ref = {
+    "ref", [](const dk_matmul_batched_desc &, bool) { return true; }, matmul_batched_ref_run};
 
 } // namespace dk

@@ -174,6 +174,43 @@ public final class Tensor implements AutoCloseable {
         return out;
     }
 
+    /**
+     * A contiguous copy of this tensor on {@code device}; always a new tensor that the caller owns,
+     * also when the device is the same. Copies between the host and a CUDA device go through
+     * libdeepkern's dk_cuda_memcpy and return when the data has arrived. A non-contiguous source on
+     * a CUDA device is not supported (copy it to the host, or make it contiguous there first).
+     *
+     * @throws org.deepkern.backend.BackendUnavailableException when the cuda backend cannot run
+     *     here, with the reason
+     */
+    public Tensor to(Device device) {
+        Objects.requireNonNull(device, "device");
+        requireOpen("tensor");
+        if (device.type() == Device.Type.CPU && device().type() == Device.Type.CPU) return contiguousCopy();
+        if (!isContiguous() && device().type() != Device.Type.CPU)
+            throw new UnsupportedOperationException("copying a non-contiguous tensor from " + device()
+                    + " is not supported; it has strides " + Arrays.toString(strides));
+        Tensor src = isContiguous() ? this : contiguousCopy();
+        try {
+            Tensor out = empty(device, shape);
+            try {
+                long bytes = Math.multiplyExact(numel(), (long) Float.BYTES);
+                int kind = device().type() == Device.Type.CPU ? org.deepkern.bindings.DeepKern.DK_COPY_HOST_TO_DEVICE
+                        : device.type() == Device.Type.CPU ? org.deepkern.bindings.DeepKern.DK_COPY_DEVICE_TO_HOST
+                        : org.deepkern.bindings.DeepKern.DK_COPY_DEVICE_TO_DEVICE;
+                if (bytes > 0)
+                    org.deepkern.backend.NativeLib.check(
+                            org.deepkern.bindings.DeepKern.dk_cuda_memcpy(out.pointer(), src.pointer(), bytes, kind));
+                return out;
+            } catch (RuntimeException | Error e) {
+                out.close();
+                throw e;
+            }
+        } finally {
+            if (src != this) src.close();
+        }
+    }
+
     // ---- element access (for tests, setup and small data; ops never go element by element) ----
 
     public float get(long... index) {

@@ -35,6 +35,7 @@ public final class BenchReport {
             }
         Map<String, Double> onednnMicros = new TreeMap<>();
         Map<JsonObject, Double> micros = new LinkedHashMap<>();
+        double peak = 0; // one core's FMA peak from PeakBench in the same run, GFLOP/s
         for (JsonElement e : runs) {
             JsonObject run = e.getAsJsonObject();
             double us = medianMicros(run);
@@ -42,6 +43,8 @@ public final class BenchReport {
             JsonObject p = params(run);
             if (run.get("benchmark").getAsString().endsWith("MatmulBench.matmul") && "onednn".equals(str(p, "backend")))
                 onednnMicros.put(str(p, "shape") + "/" + str(p, "threads"), us);
+            if (run.get("benchmark").getAsString().endsWith("PeakBench.fmaPeakGflops"))
+                peak = PeakBench.flopsPerCall(org.deepkern.Library.cpuIsa()) / us / 1e3;
         }
         Map<JsonObject, Double> attention = new LinkedHashMap<>();
         for (Map.Entry<JsonObject, Double> m : micros.entrySet())
@@ -49,22 +52,30 @@ public final class BenchReport {
         micros.keySet().removeAll(attention.keySet());
         if (!attention.isEmpty()) attentionTable(attention);
         if (micros.isEmpty()) return;
-        System.out.println("| benchmark | backend | shape | threads | median | GFLOP/s | vs onednn |");
-        System.out.println("|---|---|---|---|---:|---:|---:|");
+        System.out.println("| benchmark | backend | shape | threads | median | GFLOP/s | vs onednn | % of peak | note |");
+        System.out.println("|---|---|---|---|---:|---:|---:|---:|---|");
         for (Map.Entry<JsonObject, Double> m : micros.entrySet()) {
             JsonObject run = m.getKey(), p = params(run);
             String bench = run.get("benchmark").getAsString().replaceFirst(".*\\.bench\\.", "");
             double us = m.getValue();
-            String gflops = "", ratio = "";
-            if (bench.equals("MatmulBench.matmul")) {
-                gflops = String.format("%.1f", Shapes.matmulFlops(str(p, "shape")) / us / 1e3);
+            String gflops = "", ratio = "", ofPeak = "", note = "";
+            if (bench.equals("MatmulBench.matmul") || bench.equals("PackedMatmulBench.matmul")) {
+                double g = Shapes.matmulFlops(str(p, "shape")) / us / 1e3;
+                gflops = String.format("%.1f", g);
                 Double base = onednnMicros.get(str(p, "shape") + "/" + str(p, "threads"));
                 if (base != null) ratio = String.format("%.2fx", base / us);
+                int threads = p.has("threads") ? Integer.parseInt(str(p, "threads")) : 1;
+                if (peak > 0) ofPeak = String.format("%.0f%%", 100 * g / (peak * threads)); // of threads x one core's peak
+                if (bench.startsWith("Packed")) {
+                    long[] mnk = Shapes.mnk(str(p, "shape"));
+                    note = String.format("B pre-packed; B read at %.1f GB/s; onednn: plain B", 4.0 * mnk[1] * mnk[2] / us / 1e3);
+                }
             } else if (bench.equals("PeakBench.fmaPeakGflops")) {
                 gflops = String.format("%.1f", PeakBench.flopsPerCall(org.deepkern.Library.cpuIsa()) / us / 1e3);
             }
-            System.out.printf("| %s | %s | %s | %s | %s | %s | %s |%n", bench, str(p, "backend"), str(p, "shape"),
-                    str(p, "threads"), formatMicros(us), gflops, ratio);
+            System.out.printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", bench,
+                    bench.startsWith("Packed") ? "native" : str(p, "backend"), str(p, "shape"), str(p, "threads"),
+                    formatMicros(us), gflops, ratio, ofPeak, note);
         }
     }
 

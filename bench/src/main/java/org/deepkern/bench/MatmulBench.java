@@ -39,8 +39,9 @@ public class MatmulBench {
     @Param({"1", "2"})
     public int threads;
 
-    /** "MxNxK". */
-    @Param({"256x256x256", "1024x1024x1024"})
+    /** "MxNxK": the squares of the GEMM targets, the small product, and the small-m inference shapes. */
+    @Param({"256x256x256", "512x512x512", "1024x1024x1024", "2048x2048x2048", "64x64x64", "1x4096x4096",
+            "8x4096x4096", "32x4096x4096"})
     public String shape;
 
     private Backend be;

@@ -5,6 +5,7 @@ import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerPointer;
+import org.bytedeco.javacpp.annotation.ByRef;
 import org.bytedeco.javacpp.annotation.Cast;
 import org.bytedeco.javacpp.annotation.Const;
 import org.bytedeco.javacpp.annotation.Name;
@@ -101,7 +102,70 @@ public final class DeepKern {
     public static native @Cast("const char*") String dk_matmul_impl_name(@Cast("dk_backend") int backend,
             @Const MatmulDesc desc);
 
+    // ---- batched matmul with a fused epilogue; see deepkern.h ----
+
+    public static final int DK_ACTIVATION_NONE = 0, DK_ACTIVATION_RELU = 1, DK_ACTIVATION_GELU = 2;
+
+    /** {@code dk_matmul_batched_desc}: C_i = act(alpha * op(A_i) * op(B_i) + beta * C_i + bias), X_i = x + i * stride_x. */
+    @Name("dk_matmul_batched_desc")
+    public static final class MatmulBatchedDesc extends Pointer {
+        static {
+            Loader.load();
+        }
+
+        /** A zero-initialized descriptor; free it with {@link #close()}. */
+        public MatmulBatchedDesc() {
+            super((Pointer) null);
+            allocate();
+        }
+
+        private native void allocate();
+
+        public native @ByRef MatmulDesc mm(); public native MatmulBatchedDesc mm(@ByRef MatmulDesc v);
+        public native long batch(); public native MatmulBatchedDesc batch(long v);
+        public native @Name("stride_a") long strideA(); public native MatmulBatchedDesc strideA(long v);
+        public native @Name("stride_b") long strideB(); public native MatmulBatchedDesc strideB(long v);
+        public native @Name("stride_c") long strideC(); public native MatmulBatchedDesc strideC(long v);
+        public native int activation(); public native MatmulBatchedDesc activation(int v);
+    }
+
+    public static native @Cast("int") int dk_matmul_batched(@Cast("dk_backend") int backend, @Const MatmulBatchedDesc desc,
+            FloatPointer c, long c_len, @Const FloatPointer a, long a_len, @Const FloatPointer b, long b_len,
+            @Const FloatPointer bias, long bias_len);
+
+    public static native @Cast("const char*") String dk_matmul_batched_impl_name(@Cast("dk_backend") int backend,
+            @Const MatmulBatchedDesc desc);
+
+    // ---- matmul with B packed once (native backend); see deepkern.h ----
+
+    /** {@code dk_sgemm_pack_b}: packs op(B) (k x n) into {@code out[0]}, an opaque {@code dk_packed_matrix*}. */
+    public static native @Cast("int") int dk_sgemm_pack_b(@Cast("dk_packed_matrix**") PointerPointer<?> out, long k, long n,
+            int trans_b, @Const FloatPointer b, long ldb, long b_len);
+
+    /** {@code dk_matmul_packed_b}: C = alpha * op(A) * B + beta * C with B packed by {@link #dk_sgemm_pack_b}. */
+    public static native @Cast("int") int dk_matmul_packed_b(@Const MatmulDesc desc, FloatPointer c, long c_len,
+            @Const FloatPointer a, long a_len, @Cast("const dk_packed_matrix*") Pointer b);
+
+    public static native void dk_packed_matrix_free(@Cast("dk_packed_matrix*") Pointer p);
+
     public static native @Cast("int") int dk_fma_peak_gflops(long iterations, double[] gflops);
+
+    // ---- CUDA device memory (deepkern.h: dk_cuda_*) ----
+    public static final int DK_COPY_HOST_TO_DEVICE = 1, DK_COPY_DEVICE_TO_HOST = 2, DK_COPY_DEVICE_TO_DEVICE = 3;
+
+    public static native @Cast("int") int dk_cuda_malloc(@Cast("void**") PointerPointer<?> out, long bytes);
+
+    public static native @Cast("int") int dk_cuda_free(Pointer p);
+
+    public static native @Cast("int") int dk_cuda_memcpy(Pointer dst, @Const Pointer src, long bytes,
+            int kind);
+
+    public static native @Cast("int") int dk_cuda_synchronize();
+
+    public static native @Cast("int") int dk_cuda_empty_cache();
+
+    public static native @Cast("int") int dk_cuda_memory_stats(@Cast("int64_t*") long[] in_use,
+            @Cast("int64_t*") long[] cached);
 
     // ---- attention (issue 5) ----
 

@@ -46,6 +46,15 @@ public abstract class Backend {
         return name();
     }
 
+    // ---- batched matmul with a fused epilogue (issue 3: Ops.batchedMatmul, Ops.linear) ----
+
+    /**
+     * c[i] = act(alpha * op(a[i]) * op(b[i]) + beta * c[i] + bias) for i in [0, spec.batch()), as
+     * validated by {@link org.deepkern.ops.BatchedMatmulSpec}: operands need no copy, bias is
+     * {@code [n]} or null. beta = 0 overwrites c without reading it.
+     */
+    public abstract void matmulBatched(org.deepkern.ops.BatchedMatmulSpec spec, Tensor c, Tensor a, Tensor b, Tensor bias);
+
     // ---- attention (issue 5): arguments validated by AttentionSpec; tensors contiguous ----
 
     /**

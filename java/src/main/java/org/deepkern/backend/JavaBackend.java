@@ -2,6 +2,8 @@ package org.deepkern.backend;
 
 import org.deepkern.Device;
 import org.deepkern.Tensor;
+import org.deepkern.TensorScope;
+import org.deepkern.ops.BatchedMatmulSpec;
 import org.deepkern.ops.AttentionSpec;
 import org.deepkern.ops.MatmulSpec;
 import org.deepkern.ops.Philox;
@@ -65,6 +67,34 @@ public final class JavaBackend extends Backend {
     private static int toInt(long v, String name) {
         if (v > Integer.MAX_VALUE) throw new UnsupportedOperationException("the java backend handles " + name + " up to 2^31 - 1, got " + v);
         return (int) v;
+    }
+
+    // ---- batched matmul with a fused epilogue ----
+
+    @Override
+    public void matmulBatched(BatchedMatmulSpec s, Tensor c, Tensor a, Tensor b, Tensor bias) {
+        MatmulSpec m = s.item();
+        int rows = toInt(m.m(), "m"), cols = toInt(m.n(), "n");
+        for (long i = 0; i < s.batch(); ++i) {
+            try (TensorScope scope = TensorScope.open()) {
+                Tensor ci = item(c, i), ai = item(a, i), bi = item(b, i);
+                matmul(m, ci, ai, bi);
+                FloatBuffer cb = ci.storageBuffer();
+                for (int r = 0; r < rows; ++r)
+                    for (int j = 0; j < cols; ++j) {
+                        int idx = Math.toIntExact(ci.storageOffset() + r * m.ldc() + j);
+                        float z = cb.get(idx) + (bias == null ? 0 : bias.get(j));
+                        cb.put(idx, s.activation().apply(z));
+                    }
+            }
+        }
+    }
+
+    /** Matrix i of a batch ([batch, rows, cols]), or the matrix itself when it is shared. */
+    private static Tensor item(Tensor t, long i) {
+        if (t.rank() == 2) return t;
+        return t.asStrided(new long[] {t.size(1), t.size(2)}, new long[] {t.stride(1), t.stride(2)},
+                t.storageOffset() + i * t.stride(0));
     }
 
     // ---- attention (issue 5): the definition, one query row at a time, accumulated in double ----

@@ -3,8 +3,10 @@ package org.deepkern.backend;
 import org.deepkern.Tensor;
 import org.deepkern.TensorScope;
 import org.deepkern.bindings.DeepKern;
-import org.deepkern.bindings.DeepKern.AttentionDesc;
+import org.deepkern.bindings.DeepKern.MatmulBatchedDesc;
 import org.deepkern.bindings.DeepKern.MatmulDesc;
+import org.deepkern.ops.BatchedMatmulSpec;
+import org.deepkern.bindings.DeepKern.AttentionDesc;
 import org.bytedeco.javacpp.IntPointer;
 import org.deepkern.ops.AttentionSpec;
 import org.deepkern.ops.MatmulSpec;
@@ -64,6 +66,22 @@ abstract class JniBackend extends Backend {
     private static MatmulDesc descriptor(MatmulSpec s) {
         return new MatmulDesc().m(s.m()).n(s.n()).k(s.k()).transA(s.transA() ? 1 : 0).transB(s.transB() ? 1 : 0)
                 .lda(s.lda()).ldb(s.ldb()).ldc(s.ldc()).alpha(s.alpha()).beta(s.beta());
+    }
+
+    // ---- batched matmul with a fused epilogue ----
+
+    @Override
+    public final void matmulBatched(BatchedMatmulSpec s, Tensor c, Tensor a, Tensor b, Tensor bias) {
+        MatmulSpec m = s.item();
+        try (MatmulBatchedDesc d = new MatmulBatchedDesc()) {
+            d.mm().m(m.m()).n(m.n()).k(m.k()).transA(m.transA() ? 1 : 0).transB(m.transB() ? 1 : 0).lda(m.lda())
+                    .ldb(m.ldb()).ldc(m.ldc()).alpha(m.alpha()).beta(m.beta());
+            d.batch(s.batch()).strideA(s.strideA()).strideB(s.strideB()).strideC(s.strideC())
+                    .activation(s.activation().code());
+            NativeLib.check(DeepKern.dk_matmul_batched(code, d, c.pointer(), c.storageRemaining(), a.pointer(),
+                    a.storageRemaining(), b.pointer(), b.storageRemaining(), bias == null ? null : bias.pointer(),
+                    bias == null ? 0 : bias.storageRemaining()));
+        }
     }
 
     // ---- attention (issue 5) ----

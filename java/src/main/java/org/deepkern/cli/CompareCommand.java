@@ -39,7 +39,7 @@ final class CompareCommand implements Runnable {
         for (Backend b : Backends.all())
             if (b.isAvailable()) backends.add(b);
             else System.out.println("skipping " + b.name() + ": " + b.availability().reason());
-        System.out.printf("%-14s %-8s %-10s %12s %10s %14s%n", "shape", "backend", "impl", "median ms", "GFLOP/s", "max |diff|");
+        System.out.printf("%-14s %-8s %-20s %12s %10s %14s%n", "shape", "backend", "impl", "median ms", "GFLOP/s", "max |diff|");
         for (String shape : shapes) compare(parse(shape), backends);
     }
 
@@ -62,7 +62,7 @@ final class CompareCommand implements Runnable {
                 float[] got = c.toArray();
                 double diff = 0;
                 for (int i = 0; i < got.length; ++i) diff = Math.max(diff, Math.abs(got[i] - reference[i]));
-                System.out.printf("%-14s %-8s %-10s %12.3f %10.1f %14.3e%n", mnk[0] + "x" + mnk[1] + "x" + mnk[2],
+                System.out.printf("%-14s %-8s %-20s %12.3f %10.1f %14.3e%n", mnk[0] + "x" + mnk[1] + "x" + mnk[2],
                         backend.name(), backend.matmulImplementation(spec), median, spec.flops() / median / 1e6, diff);
             }
         }

@@ -49,6 +49,32 @@ public record MatmulSpec(long m, long n, long k, boolean transA, boolean transB,
         return new MatmulSpec(m, n, k, ta, tb, lda, ldb, ldc, alpha, beta);
     }
 
+    /**
+     * Validates {@code c = alpha * a @ b + beta * c} for a B already packed as {@code k x n} (only A and
+     * C are read from tensors). The spec's B fields are unused: {@code transB} false, {@code ldb} n.
+     */
+    public static MatmulSpec ofPackedB(Backend backend, Tensor c, Tensor a, long k, long n, float alpha, float beta) {
+        Objects.requireNonNull(backend, "backend");
+        check("a", a, backend);
+        check("c", c, backend);
+        if (a.size(1) != k)
+            throw new IllegalArgumentException("matmul inner dimensions differ: a is " + Arrays.toString(a.shape())
+                    + " and the packed b is [" + k + ", " + n + "] (a's columns must equal b's rows)");
+        long m = a.size(0);
+        if (c.size(0) != m || c.size(1) != n)
+            throw new IllegalArgumentException("c is " + Arrays.toString(c.shape()) + " but a @ b is [" + m + ", " + n + "]");
+        if (!Float.isFinite(alpha)) throw new IllegalArgumentException("alpha must be finite, got " + alpha);
+        if (!Float.isFinite(beta)) throw new IllegalArgumentException("beta must be finite, got " + beta);
+        long ldc = leading(c, false);
+        if (ldc == 0)
+            throw new IllegalArgumentException("c must be row-major with a unit column stride (strides "
+                    + Arrays.toString(c.strides()) + "); write into a contiguous tensor and copy");
+        long lda = leading(a, false);
+        boolean ta = false;
+        if (lda == 0 && (lda = leading(a, true)) != 0) ta = true;
+        return new MatmulSpec(m, n, k, ta, false, lda, Math.max(1, n), ldc, alpha, beta);
+    }
+
     /** Validates the operands of {@code a @ b} (for ops that allocate C only after this check). */
     public static void checkInputs(Backend backend, Tensor a, Tensor b) {
         Objects.requireNonNull(backend, "backend");

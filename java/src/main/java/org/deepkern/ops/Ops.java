@@ -43,6 +43,162 @@ public final class Ops {
         backend.matmul(spec, c, a, b);
     }
 
+    // ---- matmul with B packed once (native backend) ----
+
+    /** a @ b for a packed b: [m, k] x [k, n] -> a new [m, n] tensor, on the native backend. */
+    public static Tensor matmul(Tensor a, PackedMatrix b) {
+        java.util.Objects.requireNonNull(a, "a");
+        java.util.Objects.requireNonNull(b, "b");
+        a.requireOpen("a");
+        if (a.rank() != 2)
+            throw new IllegalArgumentException("a must be a matrix (rank 2), got shape " + java.util.Arrays.toString(a.shape()));
+        Tensor c = Tensor.empty(a.size(0), b.columns());
+        try {
+            gemm(c, a, b, 1.0f, 0.0f);
+            return c;
+        } catch (RuntimeException | Error e) {
+            c.close();
+            throw e;
+        }
+    }
+
+    /** c = alpha * a @ b + beta * c for a packed b, in place, on the native backend; beta = 0 never reads c. */
+    public static void gemm(Tensor c, Tensor a, PackedMatrix b, float alpha, float beta) {
+        java.util.Objects.requireNonNull(b, "b");
+        b.multiply(c, a, alpha, beta);
+    }
+
+    // ---- batched matmul, linear (a fused epilogue), and their gradients ----
+
+    /** a[i] @ b[i]: a [batch, m, k] or a shared [m, k], b [batch, k, n] or a shared [k, n] -> a new [batch, m, n]. */
+    public static Tensor batchedMatmul(Tensor a, Tensor b) {
+        return batchedMatmul(a, b, Backends.current());
+    }
+
+    /** a[i] @ b[i] on {@code backend}. */
+    public static Tensor batchedMatmul(Tensor a, Tensor b, Backend backend) {
+        java.util.Objects.requireNonNull(a, "a");
+        java.util.Objects.requireNonNull(b, "b");
+        a.requireOpen("a");
+        b.requireOpen("b");
+        if (a.rank() != 3 && b.rank() != 3)
+            throw new IllegalArgumentException("batchedMatmul needs a or b of rank 3 ([batch, rows, cols]); use matmul for matrices");
+        long batch = a.rank() == 3 ? a.size(0) : b.size(0), m = a.size(-2), n = b.size(-1);
+        return withOutput(backend, new long[] {batch, m, n}, c -> batchedGemm(c, a, b, null, Activation.NONE, 1, 0, backend));
+    }
+
+    /**
+     * c[i] = act(alpha * a[i] @ b[i] + beta * c[i] + bias), in place, in one backend call (see
+     * {@link BatchedMatmulSpec} for the shapes); beta = 0 never reads c; bias [n] or null.
+     */
+    public static void batchedGemm(Tensor c, Tensor a, Tensor b, Tensor bias, Activation act, float alpha, float beta,
+                                   Backend backend) {
+        BatchedMatmulSpec spec = BatchedMatmulSpec.of(backend, c, a, b, bias, act, alpha, beta);
+        backend.requireAvailable();
+        if (!spec.needsCopy()) {
+            backend.matmulBatched(spec, c, a, b, bias);
+            return;
+        }
+        try (TensorScope scope = TensorScope.open()) { // a layout neither row- nor column-major
+            Tensor ac = spec.item().aNeedsCopy() ? a.contiguousCopy() : a, bc = spec.item().bNeedsCopy() ? b.contiguousCopy() : b;
+            backend.matmulBatched(BatchedMatmulSpec.of(backend, c, ac, bc, bias, act, alpha, beta), c, ac, bc, bias);
+        }
+    }
+
+    /**
+     * A Linear layer, y = act(x @ w^T + bias), in one backend call (the bias and the activation are
+     * applied while each tile of y is in cache): x [m, k], w [n, k] (out x in, as PyTorch stores
+     * it), bias [n] or null -> a new y [m, n].
+     */
+    public static Tensor linear(Tensor x, Tensor w, Tensor bias, Activation act) {
+        return linear(x, w, bias, act, Backends.current());
+    }
+
+    /** y = act(x @ w^T + bias) on {@code backend}. */
+    public static Tensor linear(Tensor x, Tensor w, Tensor bias, Activation act, Backend backend) {
+        java.util.Objects.requireNonNull(x, "x");
+        java.util.Objects.requireNonNull(w, "w");
+        x.requireOpen("x");
+        w.requireOpen("w");
+        if (x.rank() != 2) throw new IllegalArgumentException("x must be [m, k], got shape " + java.util.Arrays.toString(x.shape()));
+        if (w.rank() != 2) throw new IllegalArgumentException("w must be [n, k], got shape " + java.util.Arrays.toString(w.shape()));
+        if (w.size(1) != x.size(1))
+            throw new IllegalArgumentException("w is " + java.util.Arrays.toString(w.shape()) + " but x has " + x.size(1)
+                    + " features (w must be [out, in] = [n, " + x.size(1) + "])");
+        return withOutput(backend, new long[] {x.size(0), w.size(0)}, y -> {
+            try (Tensor wt = w.t()) { // a view: w^T is read as a column-major matrix, not copied
+                batchedGemm(y, x, wt, bias, act, 1, 0, backend);
+            }
+        });
+    }
+
+    /** The gradients of c = a @ b. */
+    public record MatmulGrads(Tensor da, Tensor db) {}
+
+    /** For c = a @ b and the gradient dc of c: da = dc @ b^T and db = a^T @ dc, through the same GEMM (transposed views, no copies). */
+    public static MatmulGrads matmulBackward(Tensor dc, Tensor a, Tensor b, Backend backend) {
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor da = matmul(dc, b.t(), backend), db = matmul(a.t(), dc, backend);
+            return new MatmulGrads(scope.keep(da), scope.keep(db));
+        }
+    }
+
+    /** For y = act(z) and the gradient dy of y: dz = dy * act'(z), a new tensor of z's shape. z may be null for NONE. */
+    public static Tensor activationBackward(Tensor dy, Tensor z, Activation act) {
+        java.util.Objects.requireNonNull(dy, "dy");
+        java.util.Objects.requireNonNull(act, "act");
+        float[] g = dy.toArray();
+        if (act != Activation.NONE) {
+            java.util.Objects.requireNonNull(z, "z (the pre-activation)");
+            if (!java.util.Arrays.equals(z.shape(), dy.shape()))
+                throw new IllegalArgumentException("z is " + java.util.Arrays.toString(z.shape()) + " but dy is "
+                        + java.util.Arrays.toString(dy.shape()));
+            float[] zs = z.toArray();
+            for (int i = 0; i < g.length; ++i) g[i] *= act.derivative(zs[i]);
+        }
+        return Tensor.of(g, dy.shape());
+    }
+
+    /** The gradient of a bias added to every row: the column sums of dz [m, n] -> [n], computed as ones[1, m] @ dz on the backend. */
+    public static Tensor biasGradient(Tensor dz, Backend backend) {
+        java.util.Objects.requireNonNull(dz, "dz");
+        dz.requireOpen("dz");
+        if (dz.rank() != 2) throw new IllegalArgumentException("dz must be [m, n], got shape " + java.util.Arrays.toString(dz.shape()));
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor sums = matmul(Tensor.empty(1, dz.size(0)).fill(1.0f), dz, backend);
+            return scope.keep(sums.asStrided(new long[] {dz.size(1)}, new long[] {1}, 0).contiguousCopy());
+        }
+    }
+
+    /** The gradients of y = act(x @ w^T + bias). */
+    public record LinearGrads(Tensor dx, Tensor dw, Tensor dbias) {}
+
+    /**
+     * For y = act(z), z = x @ w^T + bias, and the gradient dy of y: dz = dy * act'(z), dx = dz @ w
+     * [m, k], dw = dz^T @ x [n, k], dbias = the column sums of dz [n]. z is the pre-activation
+     * ({@code linear(x, w, bias, NONE)}); it is not read for NONE and may be null then.
+     */
+    public static LinearGrads linearBackward(Tensor dy, Tensor x, Tensor w, Tensor z, Activation act, Backend backend) {
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor dz = activationBackward(dy, z, act);
+            Tensor dx = matmul(dz, w, backend), dw = matmul(dz.t(), x, backend), db = biasGradient(dz, backend);
+            return new LinearGrads(scope.keep(dx), scope.keep(dw), scope.keep(db));
+        }
+    }
+
+    /** Allocates the output, runs {@code body} on it, and closes it again if body throws. */
+    private static Tensor withOutput(Backend backend, long[] shape, java.util.function.Consumer<Tensor> body) {
+        backend.requireAvailable();
+        Tensor c = Tensor.empty(backend.device(), shape);
+        try {
+            body.accept(c);
+            return c;
+        } catch (RuntimeException | Error e) {
+            c.close();
+            throw e;
+        }
+    }
+
     // ---- attention (issue 5) ----
 
     /**

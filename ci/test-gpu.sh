@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# On a machine with an NVIDIA GPU and driver: the whole suite of ci/test.sh, where the cuda_gpu.*
+# ctest cases (every CUDA kernel against its CPU reference, the same tests the emulator runs) and
+# the CUDA JUnit tests now run on the device instead of skipping; then the GPU benchmarks: our
+# kernels (dk_cuda_bench: GEMM FP32/TF32/BF16 at 4096^3, flash attention 8x16x4096x128), the
+# cuda backend from Java (CudaMatmulBench) and the cuBLAS baseline (CublasMatmulBench, built with
+# the cuda-baselines profile). Fails if no GPU is visible, so a GPU job cannot pass by skipping.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v nvidia-smi >/dev/null || ! nvidia-smi -L >/dev/null 2>&1; then
+  echo "ci/test-gpu.sh: no NVIDIA GPU or driver here (nvidia-smi -L failed); run ci/test.sh instead" >&2
+  exit 1
+fi
+nvidia-smi -L
+bash ci/test.sh -Pcuda-baselines "$@"
+# Every GPU case must have run: a skip here means the GPU was not usable.
+log=$(mktemp)
+ctest --test-dir bindings/target/cmake -L gpu --output-on-failure | tee "$log"
+if grep -q "Skipped\|Not Run" "$log"; then
+  echo "ci/test-gpu.sh: GPU tests were skipped although a GPU is present" >&2
+  exit 1
+fi
+bindings/target/cmake/dk_cuda_bench
+bash ci/bench.sh CudaMatmulBench CublasMatmulBench
