@@ -172,6 +172,66 @@ DK_API dk_status dk_matmul_packed_b(const dk_matmul_desc *desc, float *c, int64_
 DK_API dk_status dk_packed_matrix_shape(const dk_packed_matrix *p, int64_t *k, int64_t *n);
 DK_API void dk_packed_matrix_free(dk_packed_matrix *p);
 
+/* ---- attention: out = softmax(q k^T * scale + mask) v, with dropout on the probabilities ------
+ * Layout: contiguous row-major [batch, heads, seq, head_dim] (no strides):
+ *   q, out, dq, dout  [batch, q_heads,  q_seq,  head_dim]
+ *   k, v, dk, dv      [batch, kv_heads, kv_seq, head_dim]
+ *   lse               [batch, q_heads,  q_seq]   natural log of each row's softmax denominator,
+ *                     lse = log(sum_j exp(s_ij)) with s = q k^T * scale (masked keys excluded)
+ *   key_lens          [batch] int32, optional (NULL: every key is valid)
+ * Grouped-query attention: q head h reads k/v head h / (q_heads / kv_heads); kv_heads divides q_heads.
+ * Masks: query i of batch b sees key j iff j < key_lens[b] (when given) and, when causal, j <= i
+ * (top-left aligned: query i and key i are the same position). key_lens[b] is in [1, kv_seq],
+ * so every query sees at least key 0 and no row is empty.
+ * Dropout: each probability p_ij is kept with probability 1 - dropout and then scaled by
+ * 1 / (1 - dropout), otherwise zeroed. Keep/drop is a pure function of (seed, element index):
+ * r = philox4x32_10(counter = {lo, hi, 0, 0} of ((b * q_heads + h) * q_seq + i) * kv_seq + j,
+ * key = {lo, hi} of seed)[0]; kept iff r >= (uint32) floor(dropout * 2^32). Forward and backward,
+ * every backend and any thread count therefore drop the same elements. lse ignores dropout.
+ * Limits: every size >= 1, head_dim <= 256, 0 <= dropout < 1, scale finite. */
+typedef struct dk_attention_desc {
+    int64_t batch, q_heads, kv_heads;
+    int64_t q_seq, kv_seq; /* query and key/value sequence lengths */
+    int64_t head_dim;
+    float scale;           /* usually 1 / sqrt(head_dim) */
+    int32_t causal;        /* 0 or 1 */
+    float dropout;         /* probability of zeroing, [0, 1) */
+    uint64_t seed;         /* dropout's random stream */
+} dk_attention_desc;
+
+/* Forward. Overwrites out and, when lse is not NULL, lse (both never read; NULL lse with
+ * lse_len 0 is inference). Outputs must not overlap each other or any input. */
+DK_API dk_status dk_attention_forward(dk_backend backend, const dk_attention_desc *desc,
+                                      float *out, int64_t out_len, float *lse, int64_t lse_len,
+                                      const float *q, int64_t q_len, const float *k, int64_t k_len,
+                                      const float *v, int64_t v_len,
+                                      const int32_t *key_lens, int64_t key_lens_len);
+
+/* Backward: overwrites dq, dk and dv (never read) with the gradients of the loss given dout, the
+ * gradient at out. out and lse are the forward's results for the same desc, q, k, v and key_lens.
+ * With grouped-query attention dk and dv sum over the q heads sharing a k/v head. */
+DK_API dk_status dk_attention_backward(dk_backend backend, const dk_attention_desc *desc,
+                                       float *dq, int64_t dq_len, float *dk, int64_t dk_len,
+                                       float *dv, int64_t dv_len,
+                                       const float *dout, int64_t dout_len,
+                                       const float *q, int64_t q_len, const float *k, int64_t k_len,
+                                       const float *v, int64_t v_len,
+                                       const float *out, int64_t out_len, const float *lse, int64_t lse_len,
+                                       const int32_t *key_lens, int64_t key_lens_len);
+
+/* The name of the attention implementation the backend would run for this descriptor. */
+DK_API const char *dk_attention_impl_name(dk_backend backend, const dk_attention_desc *desc);
+
+/* ---- workspace accounting (benchmarks, tests) --------------------------------------------
+ * Bytes of temporary memory the kernels allocated (attention's tiles, the unfused score matrix,
+ * oneDNN scratchpads of the primitives deepkern creates for attention): currently held, and the
+ * peak since the last reset (the reset sets the peak to what is currently held). */
+DK_API int64_t dk_workspace_bytes(void);
+DK_API int64_t dk_workspace_peak_bytes(void);
+DK_API void dk_reset_workspace_peak(void);
+/* Frees the buffers kept between calls for reuse (the onednn attention's score matrices). */
+DK_API void dk_release_workspace_cache(void);
+
 /* ---- probes (benchmarks) ------------------------------------------------------------------ */
 
 /* Runs an FMA-bound loop (independent vector accumulators, no memory traffic) on the calling

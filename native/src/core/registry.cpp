@@ -58,3 +58,33 @@ const std::vector<const MatmulBatchedImpl *> &matmul_batched_impls(dk_backend ba
 }
 
 } // namespace dk
+
+// ---- attention ----------------------------------------------------------------------------------
+#include "attention.h"
+
+namespace dk {
+
+extern const AttentionImpl attention_ref;
+extern const AttentionImpl attention_cpu;
+#ifdef DK_HAVE_ONEDNN
+extern const AttentionImpl attention_onednn;
+#endif
+
+const std::vector<const AttentionImpl *> &attention_impls(dk_backend backend) {
+    static const std::vector<const AttentionImpl *> native = {&attention_cpu, &attention_ref};
+#ifdef DK_HAVE_ONEDNN
+    static const std::vector<const AttentionImpl *> onednn = {&attention_onednn, &attention_ref};
+#endif
+    static const std::vector<const AttentionImpl *> ref = {&attention_ref};
+    require_backend(backend);
+    switch (backend) {
+#ifdef DK_HAVE_ONEDNN
+    case DK_BACKEND_ONEDNN: return onednn;
+#endif
+    case DK_BACKEND_NATIVE: return native;
+    case DK_BACKEND_REF: return ref;
+    default: fail(DK_UNSUPPORTED, format("attention has no implementation on backend %d", backend));
+    }
+}
+
+} // namespace dk

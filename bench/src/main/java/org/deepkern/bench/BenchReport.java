@@ -18,20 +18,21 @@ import java.util.TreeMap;
  * the median time per operation, GFLOP/s where the benchmark's work is known, and for MatmulBench
  * the ratio to onednn measured in the same run.
  *
- * <pre>java -cp bench/target/benchmarks.jar org.deepkern.bench.BenchReport results.json</pre>
+ * <pre>java -cp bench/target/benchmarks.jar org.deepkern.bench.BenchReport results.json [more.json ...]</pre>
  */
 public final class BenchReport {
     private BenchReport() {}
 
     public static void main(String[] args) throws IOException {
-        if (args.length != 1) {
-            System.err.println("usage: BenchReport <jmh-result.json>");
+        if (args.length < 1) {
+            System.err.println("usage: BenchReport <jmh-result.json>...");
             System.exit(2);
         }
-        JsonArray runs;
-        try (Reader r = Files.newBufferedReader(Path.of(args[0]))) {
-            runs = JsonParser.parseReader(r).getAsJsonArray();
-        }
+        JsonArray runs = new JsonArray(); // the runs of every file, in order
+        for (String file : args)
+            try (Reader r = Files.newBufferedReader(Path.of(file))) {
+                runs.addAll(JsonParser.parseReader(r).getAsJsonArray());
+            }
         Map<String, Double> onednnMicros = new TreeMap<>();
         Map<JsonObject, Double> micros = new LinkedHashMap<>();
         double peak = 0; // one core's FMA peak from PeakBench in the same run, GFLOP/s
@@ -45,6 +46,12 @@ public final class BenchReport {
             if (run.get("benchmark").getAsString().endsWith("PeakBench.fmaPeakGflops"))
                 peak = PeakBench.flopsPerCall(org.deepkern.Library.cpuIsa()) / us / 1e3;
         }
+        Map<JsonObject, Double> attention = new LinkedHashMap<>();
+        for (Map.Entry<JsonObject, Double> m : micros.entrySet())
+            if (m.getKey().get("benchmark").getAsString().endsWith("AttentionBench.run")) attention.put(m.getKey(), m.getValue());
+        micros.keySet().removeAll(attention.keySet());
+        if (!attention.isEmpty()) attentionTable(attention);
+        if (micros.isEmpty()) return;
         System.out.println("| benchmark | backend | shape | threads | median | GFLOP/s | vs onednn | % of peak | note |");
         System.out.println("|---|---|---|---|---:|---:|---:|---:|---|");
         for (Map.Entry<JsonObject, Double> m : micros.entrySet()) {
@@ -72,6 +79,42 @@ public final class BenchReport {
         }
     }
 
+    /**
+     * AttentionBench: median, effective GFLOP/s, the speed-up over onednn with the same
+     * parameters in the same run, and the extra memory each configuration allocates, measured
+     * here by running it once more (AttentionBench.extraBytes).
+     */
+    private static void attentionTable(Map<JsonObject, Double> runs) {
+        Map<String, Double> onednn = new TreeMap<>();
+        for (Map.Entry<JsonObject, Double> m : runs.entrySet()) {
+            JsonObject p = params(m.getKey());
+            if ("onednn".equals(str(p, "backend"))) onednn.put(attentionKey(p), m.getValue());
+        }
+        System.out.println("| backend | shape BxHxSxD | threads | causal | pass | median | GFLOP/s | vs onednn | extra memory |");
+        System.out.println("|---|---|---|---|---|---:|---:|---:|---:|");
+        for (Map.Entry<JsonObject, Double> m : runs.entrySet()) {
+            JsonObject p = params(m.getKey());
+            double us = m.getValue();
+            String shape = str(p, "shape"), pass = str(p, "pass");
+            Double base = onednn.get(attentionKey(p));
+            long bytes = AttentionBench.extraBytes(str(p, "backend"), Integer.parseInt(str(p, "threads")), shape,
+                    Boolean.parseBoolean(str(p, "causal")), pass);
+            System.out.printf("| %s | %s | %s | %s | %s | %s | %.1f | %s | %s |%n", str(p, "backend"), shape,
+                    str(p, "threads"), str(p, "causal"), pass, formatMicros(us), AttentionBench.flops(shape, pass) / us / 1e3,
+                    base == null ? "" : String.format("%.2fx", base / us), formatBytes(bytes));
+        }
+        System.out.println();
+    }
+
+    private static String attentionKey(JsonObject p) {
+        return str(p, "shape") + "/" + str(p, "threads") + "/" + str(p, "causal") + "/" + str(p, "pass");
+    }
+
+    private static String formatBytes(long b) {
+        if (b >= 1 << 20) return String.format("%.1f MiB", b / 1048576.0);
+        return String.format("%.1f KiB", b / 1024.0);
+    }
+
     private static JsonObject params(JsonObject run) {
         return run.has("params") ? run.getAsJsonObject("params") : new JsonObject();
     }
@@ -80,7 +123,7 @@ public final class BenchReport {
         return o.has(key) ? o.get(key).getAsString() : "";
     }
 
-    /** The median of the measurement iterations, in microseconds. */
+    /** The median of the measurement iterations (of the sampled calls in SampleTime mode), in microseconds. */
     private static double medianMicros(JsonObject run) {
         JsonObject metric = run.getAsJsonObject("primaryMetric");
         double score = metric.getAsJsonObject("scorePercentiles").get("50.0").getAsDouble();
@@ -90,7 +133,7 @@ public final class BenchReport {
             case "us/op" -> score;
             case "ms/op" -> score * 1e3;
             case "s/op" -> score * 1e6;
-            default -> throw new IllegalArgumentException("unsupported JMH unit " + unit + " (use AverageTime)");
+            default -> throw new IllegalArgumentException("unsupported JMH unit " + unit + " (use AverageTime or SampleTime)");
         };
     }
 

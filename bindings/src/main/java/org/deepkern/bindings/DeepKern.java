@@ -1,6 +1,7 @@
 package org.deepkern.bindings;
 
 import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerPointer;
@@ -165,4 +166,57 @@ public final class DeepKern {
 
     public static native @Cast("int") int dk_cuda_memory_stats(@Cast("int64_t*") long[] in_use,
             @Cast("int64_t*") long[] cached);
+
+    // ---- attention (issue 5) ----
+
+    /** {@code dk_attention_desc}: softmax(q k^T * scale + mask) v over [batch, heads, seq, head_dim], see deepkern.h. */
+    @Name("dk_attention_desc")
+    public static final class AttentionDesc extends Pointer {
+        static {
+            Loader.load();
+        }
+
+        /** A zero-initialized descriptor; free it with {@link #close()}. */
+        public AttentionDesc() {
+            super((Pointer) null);
+            allocate();
+        }
+
+        private native void allocate();
+
+        public native long batch(); public native AttentionDesc batch(long v);
+        public native @Name("q_heads") long qHeads(); public native AttentionDesc qHeads(long v);
+        public native @Name("kv_heads") long kvHeads(); public native AttentionDesc kvHeads(long v);
+        public native @Name("q_seq") long qSeq(); public native AttentionDesc qSeq(long v);
+        public native @Name("kv_seq") long kvSeq(); public native AttentionDesc kvSeq(long v);
+        public native @Name("head_dim") long headDim(); public native AttentionDesc headDim(long v);
+        public native float scale(); public native AttentionDesc scale(float v);
+        public native int causal(); public native AttentionDesc causal(int v);
+        public native float dropout(); public native AttentionDesc dropout(float v);
+        public native @Cast("uint64_t") long seed(); public native AttentionDesc seed(long v);
+    }
+
+    public static native @Cast("int") int dk_attention_forward(@Cast("dk_backend") int backend, @Const AttentionDesc desc,
+            FloatPointer out, long out_len, FloatPointer lse, long lse_len,
+            @Const FloatPointer q, long q_len, @Const FloatPointer k, long k_len, @Const FloatPointer v, long v_len,
+            @Const IntPointer key_lens, long key_lens_len);
+
+    public static native @Cast("int") int dk_attention_backward(@Cast("dk_backend") int backend, @Const AttentionDesc desc,
+            FloatPointer dq, long dq_len, FloatPointer dk, long dk_len, FloatPointer dv, long dv_len,
+            @Const FloatPointer dout, long dout_len,
+            @Const FloatPointer q, long q_len, @Const FloatPointer k, long k_len, @Const FloatPointer v, long v_len,
+            @Const FloatPointer out, long out_len, @Const FloatPointer lse, long lse_len,
+            @Const IntPointer key_lens, long key_lens_len);
+
+    public static native @Cast("const char*") String dk_attention_impl_name(@Cast("dk_backend") int backend,
+            @Const AttentionDesc desc);
+
+    /** Bytes of kernel workspace held now / at the peak since the last reset (see deepkern.h). */
+    public static native long dk_workspace_bytes();
+
+    public static native long dk_workspace_peak_bytes();
+
+    public static native void dk_reset_workspace_peak();
+
+    public static native void dk_release_workspace_cache();
 }

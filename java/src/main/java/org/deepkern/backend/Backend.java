@@ -2,6 +2,7 @@ package org.deepkern.backend;
 
 import org.deepkern.Device;
 import org.deepkern.Tensor;
+import org.deepkern.ops.AttentionSpec;
 import org.deepkern.ops.MatmulSpec;
 
 /**
@@ -53,6 +54,27 @@ public abstract class Backend {
      * {@code [n]} or null. beta = 0 overwrites c without reading it.
      */
     public abstract void matmulBatched(org.deepkern.ops.BatchedMatmulSpec spec, Tensor c, Tensor a, Tensor b, Tensor bias);
+
+    // ---- attention (issue 5): arguments validated by AttentionSpec; tensors contiguous ----
+
+    /**
+     * out = softmax(q k^T * scale + mask) v (dropout applied), overwriting out [batch, qHeads,
+     * qSeq, headDim] and, when not null, lse [batch, qHeads, qSeq].
+     */
+    public void attentionForward(AttentionSpec spec, Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v) {
+        throw new UnsupportedOperationException("backend " + name() + " has no attention");
+    }
+
+    /** Overwrites dq, dk, dv with the gradients of attention given dout and the forward's out and lse. */
+    public void attentionBackward(AttentionSpec spec, Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q, Tensor k,
+                                  Tensor v, Tensor out, Tensor lse) {
+        throw new UnsupportedOperationException("backend " + name() + " has no attention");
+    }
+
+    /** The name of the attention implementation this backend would run for {@code spec}. */
+    public String attentionImplementation(AttentionSpec spec) {
+        return name();
+    }
 
     @Override
     public String toString() {

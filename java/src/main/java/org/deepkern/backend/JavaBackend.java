@@ -4,7 +4,9 @@ import org.deepkern.Device;
 import org.deepkern.Tensor;
 import org.deepkern.TensorScope;
 import org.deepkern.ops.BatchedMatmulSpec;
+import org.deepkern.ops.AttentionSpec;
 import org.deepkern.ops.MatmulSpec;
+import org.deepkern.ops.Philox;
 
 import java.nio.FloatBuffer;
 
@@ -93,5 +95,106 @@ public final class JavaBackend extends Backend {
         if (t.rank() == 2) return t;
         return t.asStrided(new long[] {t.size(1), t.size(2)}, new long[] {t.stride(1), t.stride(2)},
                 t.storageOffset() + i * t.stride(0));
+    }
+
+    // ---- attention (issue 5): the definition, one query row at a time, accumulated in double ----
+    //   s_j = scale q_i . k_j (j visible), p = softmax(s), p'_j = p_j keep_ij / (1 - dropout),
+    //   out_i = sum_j p'_j v_j, lse_i = log sum_j exp(s_j)
+    // backward (D_i = sum_j p'_j dp'_j): dv_j += p'_j dout_i, dp'_j = dout_i . v_j,
+    //   ds_j = p_j (dp'_j keep_ij / (1 - dropout) - D_i), dq_i = scale sum_j ds_j k_j, dk_j += scale ds_j q_i
+
+    @Override
+    public void attentionForward(AttentionSpec s, Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v) {
+        int D = toInt(s.headDim(), "head_dim"), kvSeq = toInt(s.kvSeq(), "kv_seq");
+        float[] qa = q.toArray(), ka = k.toArray(), va = v.toArray();
+        float[] oa = new float[qa.length], la = new float[qa.length / D];
+        double[] p = new double[kvSeq], pd = new double[kvSeq], acc = new double[D];
+        for (int b = 0; b < s.batch(); ++b)
+            for (int h = 0; h < s.qHeads(); ++h)
+                for (int i = 0; i < s.qSeq(); ++i) {
+                    int row = (int) ((b * s.qHeads() + h) * s.qSeq() + i);
+                    int kv = (int) ((b * s.kvHeads() + s.kvHead(h)) * kvSeq * D);
+                    int end = (int) s.keyEnd(b, i);
+                    la[row] = (float) rowProbabilities(s, qa, row * D, ka, kv, end, row, p, pd);
+                    java.util.Arrays.fill(acc, 0.0);
+                    for (int j = 0; j < end; ++j)
+                        for (int c = 0; c < D; ++c) acc[c] += pd[j] * va[kv + j * D + c];
+                    for (int c = 0; c < D; ++c) oa[row * D + c] = (float) acc[c];
+                }
+        scatter(out, oa);
+        if (lse != null) scatter(lse, la);
+    }
+
+    @Override
+    public void attentionBackward(AttentionSpec s, Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q, Tensor k,
+                                  Tensor v, Tensor out, Tensor lse) {
+        int D = toInt(s.headDim(), "head_dim"), kvSeq = toInt(s.kvSeq(), "kv_seq");
+        float[] qa = q.toArray(), ka = k.toArray(), va = v.toArray(), ga = dout.toArray();
+        double[] dqa = new double[qa.length], dka = new double[ka.length], dva = new double[ka.length];
+        double[] p = new double[kvSeq], pd = new double[kvSeq], dp = new double[kvSeq];
+        long threshold = Philox.dropoutThreshold(s.dropout());
+        double keepScale = 1.0 / (1.0 - s.dropout());
+        for (int b = 0; b < s.batch(); ++b)
+            for (int h = 0; h < s.qHeads(); ++h)
+                for (int i = 0; i < s.qSeq(); ++i) {
+                    int row = (int) ((b * s.qHeads() + h) * s.qSeq() + i);
+                    int kv = (int) ((b * s.kvHeads() + s.kvHead(h)) * kvSeq * D);
+                    int end = (int) s.keyEnd(b, i);
+                    rowProbabilities(s, qa, row * D, ka, kv, end, row, p, pd);
+                    double di = 0;
+                    for (int j = 0; j < end; ++j) {
+                        double dpj = 0; // dp'_j
+                        for (int c = 0; c < D; ++c) dpj += (double) ga[row * D + c] * va[kv + j * D + c];
+                        di += pd[j] * dpj;
+                        boolean kept = s.dropout() == 0.0f || Philox.keep(s.seed(), threshold, row, kvSeq, j);
+                        dp[j] = kept ? dpj * (s.dropout() == 0.0f ? 1.0 : keepScale) : 0.0;
+                        for (int c = 0; c < D; ++c) dva[kv + j * D + c] += pd[j] * ga[row * D + c];
+                    }
+                    for (int j = 0; j < end; ++j) {
+                        double ds = p[j] * (dp[j] - di) * s.scale();
+                        for (int c = 0; c < D; ++c) {
+                            dqa[row * D + c] += ds * ka[kv + j * D + c];
+                            dka[kv + j * D + c] += ds * qa[row * D + c];
+                        }
+                    }
+                }
+        scatter(dq, toFloats(dqa));
+        scatter(dk, toFloats(dka));
+        scatter(dv, toFloats(dva));
+    }
+
+    /** Fills p (softmax) and pd (after dropout) over keys [0, end) of one query row; returns lse. */
+    private static double rowProbabilities(AttentionSpec s, float[] q, int qi, float[] k, int kv, int end, long row,
+                                           double[] p, double[] pd) {
+        int D = (int) s.headDim();
+        double max = Double.NEGATIVE_INFINITY;
+        for (int j = 0; j < end; ++j) {
+            double dot = 0;
+            for (int c = 0; c < D; ++c) dot += (double) q[qi + c] * k[kv + j * D + c];
+            p[j] = dot * s.scale();
+            max = Math.max(max, p[j]);
+        }
+        double sum = 0;
+        for (int j = 0; j < end; ++j) sum += (p[j] = Math.exp(p[j] - max));
+        long threshold = Philox.dropoutThreshold(s.dropout());
+        double keepScale = 1.0 / (1.0 - s.dropout());
+        for (int j = 0; j < end; ++j) {
+            p[j] /= sum;
+            pd[j] = s.dropout() == 0.0f ? p[j] : Philox.keep(s.seed(), threshold, row, s.kvSeq(), j) ? p[j] * keepScale : 0.0;
+        }
+        return max + Math.log(sum);
+    }
+
+    private static float[] toFloats(double[] x) {
+        float[] f = new float[x.length];
+        for (int i = 0; i < x.length; ++i) f[i] = (float) x[i];
+        return f;
+    }
+
+    /** Writes row-major values into a contiguous tensor. */
+    private static void scatter(Tensor t, float[] values) {
+        FloatBuffer b = t.storageBuffer();
+        int base = Math.toIntExact(t.storageOffset());
+        for (int i = 0; i < values.length; ++i) b.put(base + i, values[i]);
     }
 }

@@ -6,6 +6,9 @@ import org.deepkern.bindings.DeepKern;
 import org.deepkern.bindings.DeepKern.MatmulBatchedDesc;
 import org.deepkern.bindings.DeepKern.MatmulDesc;
 import org.deepkern.ops.BatchedMatmulSpec;
+import org.deepkern.bindings.DeepKern.AttentionDesc;
+import org.bytedeco.javacpp.IntPointer;
+import org.deepkern.ops.AttentionSpec;
 import org.deepkern.ops.MatmulSpec;
 
 /**
@@ -79,5 +82,50 @@ abstract class JniBackend extends Backend {
                     a.storageRemaining(), b.pointer(), b.storageRemaining(), bias == null ? null : bias.pointer(),
                     bias == null ? 0 : bias.storageRemaining()));
         }
+    }
+
+    // ---- attention (issue 5) ----
+
+    @Override
+    public final void attentionForward(AttentionSpec s, Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v) {
+        try (AttentionDesc d = descriptor(s); IntPointer lens = keyLengths(s)) {
+            NativeLib.check(DeepKern.dk_attention_forward(code, d, out.pointer(), out.storageRemaining(),
+                    lse == null ? null : lse.pointer(), lse == null ? 0 : lse.storageRemaining(), q.pointer(),
+                    q.storageRemaining(), k.pointer(), k.storageRemaining(), v.pointer(), v.storageRemaining(), lens,
+                    lens == null ? 0 : s.keyLengths().length));
+        }
+    }
+
+    @Override
+    public final void attentionBackward(AttentionSpec s, Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q,
+                                        Tensor k, Tensor v, Tensor out, Tensor lse) {
+        try (AttentionDesc d = descriptor(s); IntPointer lens = keyLengths(s)) {
+            NativeLib.check(DeepKern.dk_attention_backward(code, d, dq.pointer(), dq.storageRemaining(), dk.pointer(),
+                    dk.storageRemaining(), dv.pointer(), dv.storageRemaining(), dout.pointer(), dout.storageRemaining(),
+                    q.pointer(), q.storageRemaining(), k.pointer(), k.storageRemaining(), v.pointer(),
+                    v.storageRemaining(), out.pointer(), out.storageRemaining(), lse.pointer(), lse.storageRemaining(),
+                    lens, lens == null ? 0 : s.keyLengths().length));
+        }
+    }
+
+    @Override
+    public final String attentionImplementation(AttentionSpec s) {
+        requireAvailable();
+        try (AttentionDesc d = descriptor(s)) {
+            String name = DeepKern.dk_attention_impl_name(code, d);
+            // the spec is valid and the backend available: what is left is a backend without attention
+            if (name == null) throw new UnsupportedOperationException(DeepKern.dk_last_error());
+            return name;
+        }
+    }
+
+    private static AttentionDesc descriptor(AttentionSpec s) {
+        return new AttentionDesc().batch(s.batch()).qHeads(s.qHeads()).kvHeads(s.kvHeads()).qSeq(s.qSeq())
+                .kvSeq(s.kvSeq()).headDim(s.headDim()).scale(s.scale()).causal(s.causal() ? 1 : 0)
+                .dropout(s.dropout()).seed(s.seed());
+    }
+
+    private static IntPointer keyLengths(AttentionSpec s) {
+        return s.keyLengths() == null ? null : new IntPointer(s.keyLengths());
     }
 }
