@@ -7,10 +7,23 @@
 #include "train_ops.h"
 
 #include <cmath>
+#include <malloc.h>
 
 namespace dk {
 
 namespace {
+
+// Training allocates and frees the same activation-sized blocks every step. glibc serves blocks
+// above its mmap threshold (128 KiB by default, adapting upwards) with fresh mmaps, so every step
+// would pay page faults and kernel zeroing for every activation and scratch buffer. Keeping blocks
+// up to 32 MiB (glibc's maximum threshold on 64-bit) in the heap, and not trimming it eagerly, lets
+// them be reused. Set once when libdeepkern loads.
+struct MallocTuning {
+    MallocTuning() {
+        mallopt(M_MMAP_THRESHOLD, 32 << 20);
+        mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    }
+} malloc_tuning;
 
 template <class Impl, class Desc>
 const Impl &pick(const std::vector<const Impl *> &list, const Desc &d, const char *op) {
