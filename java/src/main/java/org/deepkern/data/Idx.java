@@ -46,6 +46,8 @@ public final class Idx {
             raw.reset();
             InputStream in = b0 == 0x1f && b1 == 0x8b ? new GZIPInputStream(raw, 1 << 16) : raw;
             return read(in, file.toString());
+        } catch (EOFException e) {
+            throw new IOException(file + ": truncated gzip data (" + e.getMessage() + ")", e);
         } catch (java.util.zip.ZipException e) {
             throw new IOException(file + ": corrupt gzip data (" + e.getMessage() + ")", e);
         }

@@ -52,7 +52,7 @@ public final class Optimizer implements AutoCloseable {
         this.schedule = b.schedule;
         for (Tensor p : this.params)
             if (!p.requiresGrad()) throw new IllegalArgumentException("parameter " + p + " does not require gradients");
-        spec(1, 1.0f); // validates the hyper-parameters now rather than at the first step
+        spec(1, (float) lr); // validates the hyper-parameters now rather than at the first step
     }
 
     /** SGD, optionally with momentum and Nesterov momentum. */
