@@ -46,17 +46,18 @@ public final class Models {
     }
 
     /**
-     * A small ResNet: conv 3x3 (32) + batch norm + ReLU, residual blocks 32 (28x28), 64 (stride 2,
-     * 14x14), 128 (stride 2, 7x7), global average pooling, 128 -> 10.
+     * A small ResNet: conv 3x3 (16) + batch norm + ReLU, residual blocks 16 (28x28), 32 (stride 2,
+     * 14x14), 64 (stride 2, 7x7), global average pooling, 64 -> 10. About 20 MFLOP per image
+     * forward, 2.3x the CNN.
      */
     public static Sequential resnet(long seed) {
         return Sequential.of(
-                Conv2d.builder().in(1).out(32).kernel(3).padding(1).bias(false).seed(seed + 1).build(),
-                BatchNorm.batchNorm2d(32), Activations.relu(),                                  // [N, 32, 28, 28]
-                new ResidualBlock(32, 32, 1, seed + 10),                                        // [N, 32, 28, 28]
-                new ResidualBlock(32, 64, 2, seed + 20),                                        // [N, 64, 14, 14]
-                new ResidualBlock(64, 128, 2, seed + 30),                                       // [N, 128, 7, 7]
-                new AvgPool2d(7), new Flatten(),                                                // [N, 128]
-                Linear.builder().in(128).out(10).init(Initializer.xavierUniform()).seed(seed + 40).build());
+                Conv2d.builder().in(1).out(16).kernel(3).padding(1).bias(false).seed(seed + 1).build(),
+                BatchNorm.batchNorm2d(16), Activations.relu(),                                  // [N, 16, 28, 28]
+                new ResidualBlock(16, 16, 1, seed + 10),                                        // [N, 16, 28, 28]
+                new ResidualBlock(16, 32, 2, seed + 20),                                        // [N, 32, 14, 14]
+                new ResidualBlock(32, 64, 2, seed + 30),                                        // [N, 64, 7, 7]
+                new AvgPool2d(7), new Flatten(),                                                // [N, 64]
+                Linear.builder().in(64).out(10).init(Initializer.xavierUniform()).seed(seed + 40).build());
     }
 }
