@@ -161,3 +161,31 @@ TEST(train_bad_input_names_the_argument) {
           DK_INVALID_ARGUMENT);
     CHECK(dk_conv2d_forward(DK_BACKEND_NATIVE, nullptr, y.data(), 1, x.data(), 1, w.data(), 1, nullptr, 0) == DK_NULL_POINTER);
 }
+
+// The oneDNN eltwise and softmax primitives against the reference, forward and backward.
+TEST(train_onednn_eltwise_softmax_match_ref) {
+    if (!has_onednn()) return;
+    std::mt19937 rng(11);
+    const int64_t n = 1000;
+    auto x = random_vec(n, rng), dy = random_vec(n, rng);
+    for (int alg = DK_ELTWISE_RELU; alg <= DK_ELTWISE_SOFTPLUS; ++alg) {
+        dk_eltwise_desc d{alg, n, 0.1f};
+        std::vector<float> y0(n), y1(n, NAN), dx0(n), dx1(n, NAN);
+        CHECK(dk_eltwise_forward(DK_BACKEND_REF, &d, y0.data(), n, x.data(), n) == DK_OK);
+        CHECK(dk_eltwise_forward(DK_BACKEND_ONEDNN, &d, y1.data(), n, x.data(), n) == DK_OK);
+        CHECK(dk_eltwise_backward(DK_BACKEND_REF, &d, dx0.data(), n, dy.data(), n, x.data(), n) == DK_OK);
+        CHECK(dk_eltwise_backward(DK_BACKEND_ONEDNN, &d, dx1.data(), n, dy.data(), n, x.data(), n) == DK_OK);
+        CHECK_MSG(max_rel_diff(y1, y0) < 1e-5f, "eltwise forward alg " + std::to_string(alg));
+        CHECK_MSG(max_rel_diff(dx1, dx0) < 1e-5f, "eltwise backward alg " + std::to_string(alg));
+    }
+    for (int log = 0; log <= 1; ++log) {
+        dk_softmax_desc d{40, 25, log};
+        std::vector<float> y0(n), y1(n, NAN), dx0(n), dx1(n, NAN);
+        CHECK(dk_softmax_forward(DK_BACKEND_REF, &d, y0.data(), n, x.data(), n) == DK_OK);
+        CHECK(dk_softmax_forward(DK_BACKEND_ONEDNN, &d, y1.data(), n, x.data(), n) == DK_OK);
+        CHECK(dk_softmax_backward(DK_BACKEND_REF, &d, dx0.data(), n, dy.data(), n, y0.data(), n) == DK_OK);
+        CHECK(dk_softmax_backward(DK_BACKEND_ONEDNN, &d, dx1.data(), n, dy.data(), n, y0.data(), n) == DK_OK);
+        CHECK_MSG(max_rel_diff(y1, y0) < 1e-5f, "softmax forward log=" + std::to_string(log));
+        CHECK_MSG(max_rel_diff(dx1, dx0) < 1e-5f, "softmax backward log=" + std::to_string(log));
+    }
+}

@@ -80,11 +80,7 @@ const std::vector<const Impl *> &cpu_list(dk_backend backend, const char *op, co
 DK_REF_ONLY_LIST(binary_impls, BinaryImpl, binary_ref_impl)
 DK_REF_ONLY_LIST(reduce_impls, ReduceImpl, reduce_ref_impl)
 DK_REF_ONLY_LIST(copy_impls, CopyImpl, copy_ref_impl)
-DK_REF_ONLY_LIST(eltwise_forward_impls, EltwiseImpl, eltwise_forward_ref_impl)
-DK_REF_ONLY_LIST(eltwise_backward_impls, EltwiseImpl, eltwise_backward_ref_impl)
 DK_REF_ONLY_LIST(dropout_impls, DropoutImpl, dropout_ref_impl)
-DK_REF_ONLY_LIST(softmax_forward_impls, SoftmaxImpl, softmax_forward_ref_impl)
-DK_REF_ONLY_LIST(softmax_backward_impls, SoftmaxImpl, softmax_backward_ref_impl)
 DK_REF_ONLY_LIST(xent_forward_impls, XentImpl, xent_forward_ref_impl)
 DK_REF_ONLY_LIST(xent_backward_impls, XentImpl, xent_backward_ref_impl)
 DK_REF_ONLY_LIST(batchnorm_forward_impls, BatchnormImpl, batchnorm_forward_ref_impl)
@@ -97,6 +93,31 @@ DK_REF_ONLY_LIST(embedding_forward_impls, EmbeddingImpl, embedding_forward_ref_i
 DK_REF_ONLY_LIST(embedding_backward_impls, EmbeddingImpl, embedding_backward_ref_impl)
 DK_REF_ONLY_LIST(optimizer_impls, OptimImpl, optimizer_ref_impl)
 #undef DK_REF_ONLY_LIST
+
+// Lists where the onednn backend puts a oneDNN primitive in front of the reference.
+#ifdef DK_HAVE_ONEDNN
+extern const EltwiseImpl eltwise_forward_onednn_impl, eltwise_backward_onednn_impl;
+extern const SoftmaxImpl softmax_forward_onednn_impl, softmax_backward_onednn_impl;
+#define DK_ONEDNN_FIRST_LIST(fn, Impl, onednn_impl, ref_impl)                                              \
+    const std::vector<const Impl *> &fn(dk_backend backend) {                                            \
+        static const std::vector<const Impl *> ref = {&ref_impl};                                         \
+        static const std::vector<const Impl *> onednn = {&onednn_impl, &ref_impl};                        \
+        return cpu_list(backend, #fn, backend == DK_BACKEND_ONEDNN ? onednn : ref, ref);                  \
+    }
+#else
+#define DK_ONEDNN_FIRST_LIST(fn, Impl, onednn_impl, ref_impl) DK_REF_ONLY_LIST_(fn, Impl, ref_impl)
+#endif
+#define DK_REF_ONLY_LIST_(fn, Impl, impl)                                                                  \
+    const std::vector<const Impl *> &fn(dk_backend backend) {                                            \
+        static const std::vector<const Impl *> list = {&impl};                                            \
+        return cpu_list(backend, #fn, list, list);                                                        \
+    }
+DK_ONEDNN_FIRST_LIST(eltwise_forward_impls, EltwiseImpl, eltwise_forward_onednn_impl, eltwise_forward_ref_impl)
+DK_ONEDNN_FIRST_LIST(eltwise_backward_impls, EltwiseImpl, eltwise_backward_onednn_impl, eltwise_backward_ref_impl)
+DK_ONEDNN_FIRST_LIST(softmax_forward_impls, SoftmaxImpl, softmax_forward_onednn_impl, softmax_forward_ref_impl)
+DK_ONEDNN_FIRST_LIST(softmax_backward_impls, SoftmaxImpl, softmax_backward_onednn_impl, softmax_backward_ref_impl)
+#undef DK_ONEDNN_FIRST_LIST
+#undef DK_REF_ONLY_LIST_
 
 const std::vector<const Conv2dImpl *> &conv2d_impls(dk_backend backend) {
     static const std::vector<const Conv2dImpl *> cpu = {&conv2d_im2col_impl, &conv2d_ref_impl};
