@@ -50,6 +50,25 @@ public final class History {
         return s == 0 ? 0 : n / s;
     }
 
+    /** Reads a file written by {@link #writeCsv} (to redraw a chart). */
+    public static History readCsv(Path file) throws IOException {
+        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        if (lines.isEmpty() || !lines.get(0).startsWith("epoch,train_loss"))
+            throw new IOException(file + ": not a training-curve CSV (the header line is missing)");
+        History h = new History();
+        for (int i = 1; i < lines.size(); ++i) {
+            String[] f = lines.get(i).split(",");
+            if (f.length != 8) throw new IOException(file + ": line " + (i + 1) + " has " + f.length + " fields, expected 8");
+            try {
+                h.add(new Epoch(Integer.parseInt(f[0]), Double.parseDouble(f[1]), Double.parseDouble(f[2]), Double.parseDouble(f[3]),
+                        Double.parseDouble(f[4]), Double.parseDouble(f[5]), Double.parseDouble(f[6]), Double.parseDouble(f[7])));
+            } catch (NumberFormatException e) {
+                throw new IOException(file + ": line " + (i + 1) + ": " + e.getMessage());
+            }
+        }
+        return h;
+    }
+
     public void writeCsv(Path file) throws IOException {
         try (Writer w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
             w.write("epoch,train_loss,train_accuracy,validation_loss,validation_accuracy,learning_rate,seconds,samples_per_second\n");
@@ -70,6 +89,12 @@ public final class History {
         if (!epochs.isEmpty() && !Double.isNaN(epochs.get(0).validationLoss())) {
             loss.addSeries("validation", x, epochs.stream().mapToDouble(Epoch::validationLoss).toArray()).setMarker(SeriesMarkers.DIAMOND);
             acc.addSeries("validation", x, epochs.stream().mapToDouble(Epoch::validationAccuracy).toArray()).setMarker(SeriesMarkers.DIAMOND);
+        }
+        for (XYChart c : List.of(loss, acc)) {
+            c.getStyler().setYAxisDecimalPattern("0.000").setXAxisDecimalPattern("0").setLegendPosition(c == loss
+                    ? org.knowm.xchart.style.Styler.LegendPosition.InsideNE : org.knowm.xchart.style.Styler.LegendPosition.InsideSE)
+                    .setChartBackgroundColor(java.awt.Color.WHITE);
+            c.getStyler().setXAxisMaxLabelCount(Math.max(2, epochs.size()));
         }
         String name = file.toString();
         if (name.endsWith(".png")) name = name.substring(0, name.length() - 4);
