@@ -189,3 +189,35 @@ TEST(train_onednn_eltwise_softmax_match_ref) {
         CHECK_MSG(max_rel_diff(dx1, dx0) < 1e-5f, "softmax backward log=" + std::to_string(log));
     }
 }
+
+// oneDNN batch normalization against the reference: training forward (output, saved statistics,
+// running statistics), inference forward, backward.
+TEST(train_onednn_batchnorm_matches_ref) {
+    if (!has_onednn()) return;
+    std::mt19937 rng(13);
+    const int64_t n = 6, c = 5, sp = 7, total = n * c * sp;
+    auto x = random_vec(total, rng), dy = random_vec(total, rng), gamma = random_vec(c, rng), beta = random_vec(c, rng);
+    for (int training = 1; training >= 0; --training) {
+        dk_batchnorm_desc d{n, c, sp, 1e-5f, 0.1f, training};
+        std::vector<float> y[2], mean[2], invstd[2], rm[2], rv[2];
+        const dk_backend backends[2] = {DK_BACKEND_REF, DK_BACKEND_ONEDNN};
+        for (int b = 0; b < 2; ++b) {
+            y[b].assign(total, NAN), mean[b].assign(c, NAN), invstd[b].assign(c, NAN);
+            rm[b].assign(c, 0.2f), rv[b].assign(c, 1.5f);
+            CHECK(dk_batchnorm_forward(backends[b], &d, y[b].data(), total, mean[b].data(), c, invstd[b].data(), c,
+                                       rm[b].data(), c, rv[b].data(), c, x.data(), total, gamma.data(), c, beta.data(), c) == DK_OK);
+        }
+        CHECK_MSG(max_rel_diff(y[1], y[0]) < 1e-5f, "forward, training=" + std::to_string(training));
+        CHECK(max_rel_diff(rm[1], rm[0]) < 1e-5f && max_rel_diff(rv[1], rv[0]) < 1e-5f);
+        if (!training) continue;
+        CHECK(max_rel_diff(mean[1], mean[0]) < 1e-5f && max_rel_diff(invstd[1], invstd[0]) < 1e-5f);
+        std::vector<float> dx[2], dg[2], db[2];
+        for (int b = 0; b < 2; ++b) {
+            dx[b].assign(total, NAN), dg[b].assign(c, NAN), db[b].assign(c, NAN);
+            CHECK(dk_batchnorm_backward(backends[b], &d, dx[b].data(), total, dg[b].data(), c, db[b].data(), c, dy.data(), total,
+                                        x.data(), total, gamma.data(), c, mean[0].data(), c, invstd[0].data(), c) == DK_OK);
+        }
+        CHECK_MSG(max_rel_diff(dx[1], dx[0]) < 1e-4f, "backward dx");
+        CHECK(max_rel_diff(dg[1], dg[0]) < 1e-4f && max_rel_diff(db[1], db[0]) < 1e-4f);
+    }
+}
