@@ -221,3 +221,26 @@ TEST(train_onednn_batchnorm_matches_ref) {
         CHECK(max_rel_diff(dg[1], dg[0]) < 1e-4f && max_rel_diff(db[1], db[0]) < 1e-4f);
     }
 }
+
+// oneDNN max and average pooling against the reference (distinct values: no ties for the max).
+TEST(train_onednn_pool_matches_ref) {
+    if (!has_onednn()) return;
+    std::mt19937 rng(17);
+    struct S { int64_t n, c, h, w, k, s, p; };
+    for (const S &sh : {S{2, 3, 8, 8, 2, 2, 0}, S{1, 2, 7, 5, 3, 2, 1}, S{2, 1, 6, 6, 3, 1, 1}})
+        for (int alg = DK_POOL_MAX; alg <= DK_POOL_AVG; ++alg) {
+            dk_pool2d_desc d{alg, sh.n, sh.c, sh.h, sh.w, sh.k, sh.k, sh.s, sh.s, sh.p, sh.p};
+            const int64_t oh = (sh.h + 2 * sh.p - sh.k) / sh.s + 1, ow = (sh.w + 2 * sh.p - sh.k) / sh.s + 1;
+            const int64_t xn = sh.n * sh.c * sh.h * sh.w, yn = sh.n * sh.c * oh * ow;
+            std::vector<float> x(xn);
+            for (int64_t i = 0; i < xn; ++i) x[i] = static_cast<float>((i * 7919) % xn) * 0.01f;
+            auto dy = random_vec(yn, rng);
+            std::vector<float> y0(yn), y1(yn, NAN), dx0(xn), dx1(xn, NAN);
+            CHECK(dk_pool2d_forward(DK_BACKEND_REF, &d, y0.data(), yn, x.data(), xn) == DK_OK);
+            CHECK(dk_pool2d_forward(DK_BACKEND_ONEDNN, &d, y1.data(), yn, x.data(), xn) == DK_OK);
+            CHECK(dk_pool2d_backward(DK_BACKEND_REF, &d, dx0.data(), xn, dy.data(), yn, x.data(), xn) == DK_OK);
+            CHECK(dk_pool2d_backward(DK_BACKEND_ONEDNN, &d, dx1.data(), xn, dy.data(), yn, x.data(), xn) == DK_OK);
+            CHECK_MSG(max_rel_diff(y1, y0) < 1e-5f, "pool forward alg " + std::to_string(alg));
+            CHECK_MSG(max_rel_diff(dx1, dx0) < 1e-5f, "pool backward alg " + std::to_string(alg));
+        }
+}

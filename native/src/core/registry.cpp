@@ -85,8 +85,6 @@ DK_REF_ONLY_LIST(xent_forward_impls, XentImpl, xent_forward_ref_impl)
 DK_REF_ONLY_LIST(xent_backward_impls, XentImpl, xent_backward_ref_impl)
 DK_REF_ONLY_LIST(layernorm_forward_impls, LayernormImpl, layernorm_forward_ref_impl)
 DK_REF_ONLY_LIST(layernorm_backward_impls, LayernormImpl, layernorm_backward_ref_impl)
-DK_REF_ONLY_LIST(pool2d_forward_impls, Pool2dImpl, pool2d_forward_ref_impl)
-DK_REF_ONLY_LIST(pool2d_backward_impls, Pool2dImpl, pool2d_backward_ref_impl)
 DK_REF_ONLY_LIST(embedding_forward_impls, EmbeddingImpl, embedding_forward_ref_impl)
 DK_REF_ONLY_LIST(embedding_backward_impls, EmbeddingImpl, embedding_backward_ref_impl)
 DK_REF_ONLY_LIST(optimizer_impls, OptimImpl, optimizer_ref_impl)
@@ -97,6 +95,7 @@ DK_REF_ONLY_LIST(optimizer_impls, OptimImpl, optimizer_ref_impl)
 extern const EltwiseImpl eltwise_forward_onednn_impl, eltwise_backward_onednn_impl;
 extern const SoftmaxImpl softmax_forward_onednn_impl, softmax_backward_onednn_impl;
 extern const BatchnormImpl batchnorm_forward_onednn_impl, batchnorm_backward_onednn_impl;
+extern const Pool2dImpl pool2d_forward_onednn_impl, pool2d_backward_onednn_impl;
 #define DK_ONEDNN_FIRST_LIST(fn, Impl, onednn_impl, ref_impl)                                              \
     const std::vector<const Impl *> &fn(dk_backend backend) {                                            \
         static const std::vector<const Impl *> ref = {&ref_impl};                                         \
@@ -117,6 +116,8 @@ DK_ONEDNN_FIRST_LIST(softmax_forward_impls, SoftmaxImpl, softmax_forward_onednn_
 DK_ONEDNN_FIRST_LIST(softmax_backward_impls, SoftmaxImpl, softmax_backward_onednn_impl, softmax_backward_ref_impl)
 DK_ONEDNN_FIRST_LIST(batchnorm_forward_impls, BatchnormImpl, batchnorm_forward_onednn_impl, batchnorm_forward_ref_impl)
 DK_ONEDNN_FIRST_LIST(batchnorm_backward_impls, BatchnormImpl, batchnorm_backward_onednn_impl, batchnorm_backward_ref_impl)
+DK_ONEDNN_FIRST_LIST(pool2d_forward_impls, Pool2dImpl, pool2d_forward_onednn_impl, pool2d_forward_ref_impl)
+DK_ONEDNN_FIRST_LIST(pool2d_backward_impls, Pool2dImpl, pool2d_backward_onednn_impl, pool2d_backward_ref_impl)
 #undef DK_ONEDNN_FIRST_LIST
 #undef DK_REF_ONLY_LIST_
 
