@@ -21,6 +21,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq "${missing[@]}"
 fi
+# Fashion-MNIST for the main job (ci/demo.sh) and the JUnit test that trains on a real subset.
+[ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || missing_data=dataset-fashion-mnist
+if [ -n "${missing_data:-}" ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing dataset-fashion-mnist"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1 \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; } \
+      || echo "setup: could not install dataset-fashion-mnist; the Fashion-MNIST test will be skipped"
+  else
+    echo "setup: Fashion-MNIST missing (apt-get install dataset-fashion-mnist); the Fashion-MNIST test will be skipped"
+  fi
+fi
 if ! command -v nvcc >/dev/null; then
   echo "setup: nvcc not found; libdeepkern_cuda will not be built and the cuda backend will say so"
 fi

@@ -232,6 +232,257 @@ DK_API void dk_reset_workspace_peak(void);
 /* Frees the buffers kept between calls for reuse (the onednn attention's score matrices). */
 DK_API void dk_release_workspace_cache(void);
 
+/* ==== training ops (issue 6): elementwise, reductions, activations, losses, normalization,
+ * pooling, convolution, embedding, dropout, optimizer updates =================================
+ *
+ * Conventions of this block (native/KERNELS.md): outputs first; every pointer with its length in
+ * floats; tensors other than the nd ops' are dense row-major (NCHW activations, OIHW weights);
+ * forward and backward side by side; each function says whether it overwrites or accumulates.
+ * Integer inputs (class labels, embedding indices) travel as floats that must hold exact
+ * integers in range: the call fails naming the first bad one before any output is written.
+ * Every entry point runs the first implementation in the registry that supports the descriptor
+ * (native/src/core/registry.cpp); the reference (native/src/ref) supports everything. */
+
+#define DK_MAX_RANK 8
+
+/* A strided n-d iteration: `shape` is the iteration space (the output's shape); strides are in
+ * elements and may be 0 (broadcast an input; for dk_reduce_sum, the output dimensions summed
+ * over). Pointers address the element at index (0, ..., 0). rank in [0, DK_MAX_RANK]. */
+typedef struct dk_nd_desc {
+    int32_t rank;
+    int64_t shape[DK_MAX_RANK];
+    int64_t out_strides[DK_MAX_RANK];
+    int64_t a_strides[DK_MAX_RANK];
+    int64_t b_strides[DK_MAX_RANK];
+} dk_nd_desc;
+
+typedef enum dk_binary_op { DK_BINARY_ADD = 0, DK_BINARY_SUB = 1, DK_BINARY_MUL = 2 } dk_binary_op;
+
+/* out = a op b elementwise with broadcasting (zero strides). Overwrites out. out may be a (or b)
+ * exactly - the same pointer and strides - for an in-place update; no other overlap. out's
+ * strides must not be 0 in a dimension of size > 1. */
+DK_API dk_status dk_binary(dk_backend backend, dk_binary_op op, const dk_nd_desc *desc,
+                           float *out, int64_t out_len,
+                           const float *a, int64_t a_len,
+                           const float *b, int64_t b_len);
+
+/* out = alpha * (sum of a over the dimensions where out_strides is 0) + beta * out. beta == 0
+ * overwrites out without reading it. b_strides is unused. out must not overlap a. */
+DK_API dk_status dk_reduce_sum(dk_backend backend, const dk_nd_desc *desc, float alpha, float beta,
+                               float *out, int64_t out_len, const float *a, int64_t a_len);
+
+/* out = a (a strided copy; a gather when a's strides are a view's). Overwrites out; no overlap. */
+DK_API dk_status dk_copy(dk_backend backend, const dk_nd_desc *desc,
+                         float *out, int64_t out_len, const float *a, int64_t a_len);
+
+typedef enum dk_eltwise_alg {
+    DK_ELTWISE_RELU = 0,       /* max(x, 0)                                   */
+    DK_ELTWISE_LEAKY_RELU = 1, /* x > 0 ? x : alpha * x                       */
+    DK_ELTWISE_SIGMOID = 2,    /* 1 / (1 + exp(-x))                           */
+    DK_ELTWISE_TANH = 3,
+    DK_ELTWISE_GELU = 4,       /* x * Phi(x), the exact (erf) form            */
+    DK_ELTWISE_SOFTPLUS = 5,   /* log(1 + exp(x)), computed without overflow  */
+    DK_ELTWISE_RSQRT = 6       /* 1 / sqrt(x + alpha); x + alpha must be > 0  */
+} dk_eltwise_alg;
+
+typedef struct dk_eltwise_desc {
+    int32_t alg;   /* dk_eltwise_alg */
+    int64_t n;     /* elements, dense */
+    float alpha;   /* LEAKY_RELU's negative slope, RSQRT's epsilon; otherwise unused */
+} dk_eltwise_desc;
+
+/* y = f(x). Overwrites y; y may be x (in place). */
+DK_API dk_status dk_eltwise_forward(dk_backend backend, const dk_eltwise_desc *desc,
+                                    float *y, int64_t y_len, const float *x, int64_t x_len);
+/* dx = dy * f'(x), from the forward input x. Overwrites dx; dx may be dy (in place). */
+DK_API dk_status dk_eltwise_backward(dk_backend backend, const dk_eltwise_desc *desc,
+                                     float *dx, int64_t dx_len, const float *dy, int64_t dy_len,
+                                     const float *x, int64_t x_len);
+
+/* Softmax (or log-softmax when log = 1) over the last dimension of a dense rows x cols matrix. */
+typedef struct dk_softmax_desc {
+    int64_t rows, cols;
+    int32_t log; /* 0 or 1 */
+} dk_softmax_desc;
+
+/* y = softmax(x) row by row. Overwrites y; y may be x. */
+DK_API dk_status dk_softmax_forward(dk_backend backend, const dk_softmax_desc *desc,
+                                    float *y, int64_t y_len, const float *x, int64_t x_len);
+/* dx from dy and the forward output y: softmax dx = y * (dy - sum(dy * y)); log-softmax
+ * dx = dy - exp(y) * sum(dy). Overwrites dx; dx may be dy. */
+DK_API dk_status dk_softmax_backward(dk_backend backend, const dk_softmax_desc *desc,
+                                     float *dx, int64_t dx_len, const float *dy, int64_t dy_len,
+                                     const float *y, int64_t y_len);
+
+/* Fused softmax + cross-entropy, mean over the batch: logits [n, classes], labels [n] (class
+ * indices), target distribution (1 - smoothing) * onehot + smoothing / classes. */
+typedef struct dk_xent_desc {
+    int64_t n, classes;
+    float smoothing; /* label smoothing in [0, 1) */
+} dk_xent_desc;
+
+/* loss[0] = mean cross-entropy; probs [n, classes] = softmax(logits), kept for the backward.
+ * Overwrites loss and probs. */
+DK_API dk_status dk_softmax_xent_forward(dk_backend backend, const dk_xent_desc *desc,
+                                         float *loss, int64_t loss_len, float *probs, int64_t probs_len,
+                                         const float *logits, int64_t logits_len,
+                                         const float *labels, int64_t labels_len);
+/* dlogits = dloss * (probs - target) / n. Overwrites dlogits. */
+DK_API dk_status dk_softmax_xent_backward(dk_backend backend, const dk_xent_desc *desc, float dloss,
+                                          float *dlogits, int64_t dlogits_len,
+                                          const float *probs, int64_t probs_len,
+                                          const float *labels, int64_t labels_len);
+
+/* Batch normalization over x [n, c, spatial] (NCHW with spatial = h * w; [n, c] with spatial 1)
+ * per channel c. */
+typedef struct dk_batchnorm_desc {
+    int64_t n, c, spatial;
+    float eps;      /* > 0 */
+    float momentum; /* running = (1 - momentum) * running + momentum * batch statistic */
+    int32_t training; /* 1: batch statistics (and running statistics updated); 0: running ones */
+} dk_batchnorm_desc;
+
+/* y = gamma * (x - mean) * invstd + beta. Training: mean and invstd [c] of the batch are
+ * written to save_mean and save_invstd (overwritten) and running_mean/running_var [c] updated in
+ * place (the variance unbiased); inference: running statistics are read, save_* may be empty. */
+DK_API dk_status dk_batchnorm_forward(dk_backend backend, const dk_batchnorm_desc *desc,
+                                      float *y, int64_t y_len,
+                                      float *save_mean, int64_t save_mean_len,
+                                      float *save_invstd, int64_t save_invstd_len,
+                                      float *running_mean, int64_t running_mean_len,
+                                      float *running_var, int64_t running_var_len,
+                                      const float *x, int64_t x_len,
+                                      const float *gamma, int64_t gamma_len,
+                                      const float *beta, int64_t beta_len);
+/* The backward of a training-mode forward: dx (overwritten), dgamma and dbeta [c] (overwritten)
+ * from dy, x, gamma and the saved mean and invstd. */
+DK_API dk_status dk_batchnorm_backward(dk_backend backend, const dk_batchnorm_desc *desc,
+                                       float *dx, int64_t dx_len,
+                                       float *dgamma, int64_t dgamma_len,
+                                       float *dbeta, int64_t dbeta_len,
+                                       const float *dy, int64_t dy_len,
+                                       const float *x, int64_t x_len,
+                                       const float *gamma, int64_t gamma_len,
+                                       const float *save_mean, int64_t save_mean_len,
+                                       const float *save_invstd, int64_t save_invstd_len);
+
+/* Layer normalization of each row of x [rows, cols], with gamma and beta [cols]. */
+typedef struct dk_layernorm_desc {
+    int64_t rows, cols;
+    float eps; /* > 0 */
+} dk_layernorm_desc;
+
+/* y = gamma * (x - mean) * invstd + beta; mean and invstd [rows] saved (overwritten). */
+DK_API dk_status dk_layernorm_forward(dk_backend backend, const dk_layernorm_desc *desc,
+                                      float *y, int64_t y_len,
+                                      float *save_mean, int64_t save_mean_len,
+                                      float *save_invstd, int64_t save_invstd_len,
+                                      const float *x, int64_t x_len,
+                                      const float *gamma, int64_t gamma_len,
+                                      const float *beta, int64_t beta_len);
+/* dx, dgamma, dbeta overwritten. */
+DK_API dk_status dk_layernorm_backward(dk_backend backend, const dk_layernorm_desc *desc,
+                                       float *dx, int64_t dx_len,
+                                       float *dgamma, int64_t dgamma_len,
+                                       float *dbeta, int64_t dbeta_len,
+                                       const float *dy, int64_t dy_len,
+                                       const float *x, int64_t x_len,
+                                       const float *gamma, int64_t gamma_len,
+                                       const float *save_mean, int64_t save_mean_len,
+                                       const float *save_invstd, int64_t save_invstd_len);
+
+typedef enum dk_pool_alg { DK_POOL_MAX = 0, DK_POOL_AVG = 1 } dk_pool_alg;
+
+/* 2-D pooling of x [n, c, h, w] into y [n, c, oh, ow], oh = (h + 2 pad_h - kernel_h) / stride_h
+ * + 1 (likewise ow). Padding never wins a max; an average divides by the window's elements
+ * inside the input (padding excluded). */
+typedef struct dk_pool2d_desc {
+    int32_t alg; /* dk_pool_alg */
+    int64_t n, c, h, w;
+    int64_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w;
+} dk_pool2d_desc;
+
+DK_API dk_status dk_pool2d_forward(dk_backend backend, const dk_pool2d_desc *desc,
+                                   float *y, int64_t y_len, const float *x, int64_t x_len);
+/* dx (overwritten) from dy and the forward input x (max: the gradient goes to the first maximum
+ * of each window). */
+DK_API dk_status dk_pool2d_backward(dk_backend backend, const dk_pool2d_desc *desc,
+                                    float *dx, int64_t dx_len, const float *dy, int64_t dy_len,
+                                    const float *x, int64_t x_len);
+
+/* 2-D convolution (cross-correlation): x [n, c, h, w], w [oc, c, kernel_h, kernel_w], bias [oc]
+ * (optional: null with length 0), y [n, oc, oh, ow], oh = (h + 2 pad_h - kernel_h) / stride_h + 1. */
+typedef struct dk_conv2d_desc {
+    int64_t n, c, h, w, oc;
+    int64_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w;
+} dk_conv2d_desc;
+
+/* y = conv(x, w) + bias. Overwrites y. */
+DK_API dk_status dk_conv2d_forward(dk_backend backend, const dk_conv2d_desc *desc,
+                                   float *y, int64_t y_len, const float *x, int64_t x_len,
+                                   const float *w, int64_t w_len, const float *bias, int64_t bias_len);
+/* dx = the gradient of conv(x, w) with respect to x. Overwrites dx. */
+DK_API dk_status dk_conv2d_backward_data(dk_backend backend, const dk_conv2d_desc *desc,
+                                         float *dx, int64_t dx_len, const float *dy, int64_t dy_len,
+                                         const float *w, int64_t w_len);
+/* dw [oc, c, kh, kw] and dbias [oc] (optional: null with length 0). Overwrites both. */
+DK_API dk_status dk_conv2d_backward_weights(dk_backend backend, const dk_conv2d_desc *desc,
+                                            float *dw, int64_t dw_len, float *dbias, int64_t dbias_len,
+                                            const float *dy, int64_t dy_len, const float *x, int64_t x_len);
+
+/* Embedding lookup: y [n, dim] = table[indices[i]] with table [vocab, dim], indices [n]. */
+typedef struct dk_embedding_desc {
+    int64_t n, vocab, dim;
+} dk_embedding_desc;
+
+DK_API dk_status dk_embedding_forward(dk_backend backend, const dk_embedding_desc *desc,
+                                      float *y, int64_t y_len, const float *table, int64_t table_len,
+                                      const float *indices, int64_t indices_len);
+/* dtable [vocab, dim] = the sum of dy rows per index (overwritten). */
+DK_API dk_status dk_embedding_backward(dk_backend backend, const dk_embedding_desc *desc,
+                                       float *dtable, int64_t dtable_len, const float *dy, int64_t dy_len,
+                                       const float *indices, int64_t indices_len);
+
+/* Inverted dropout mask: mask[i] = 0 with probability p, else 1 / (1 - p). Element i's draw is a
+ * pure function of (seed, i) (splitmix64), so every backend draws the same mask. */
+typedef struct dk_dropout_desc {
+    int64_t n;
+    float p; /* in [0, 1) */
+    uint64_t seed;
+} dk_dropout_desc;
+
+DK_API dk_status dk_dropout_mask(dk_backend backend, const dk_dropout_desc *desc,
+                                 float *mask, int64_t mask_len);
+
+typedef enum dk_optim_alg {
+    DK_OPTIM_SGD = 0,     /* momentum (state1 = velocity), optional Nesterov */
+    DK_OPTIM_ADAM = 1,    /* state1 = m, state2 = v; weight_decay added to the gradient (L2)    */
+    DK_OPTIM_ADAMW = 2,   /* Adam with decoupled weight decay: p -= lr * weight_decay * p      */
+    DK_OPTIM_RMSPROP = 3  /* state2 = mean square (decay beta2), optional momentum in state1   */
+} dk_optim_alg;
+
+typedef struct dk_optim_desc {
+    int32_t alg;       /* dk_optim_alg */
+    int64_t n;         /* elements of the parameter */
+    float lr;          /* >= 0 */
+    float momentum;    /* SGD and RMSprop, in [0, 1) */
+    int32_t nesterov;  /* SGD: 0 or 1 (needs momentum > 0) */
+    float beta1, beta2;/* Adam(W): in [0, 1); RMSprop: beta2 is the square average's decay */
+    float eps;         /* > 0 */
+    float weight_decay;/* >= 0: L2 (SGD, Adam, RMSprop) or decoupled (AdamW) */
+    float l1;          /* >= 0: l1 * sign(p) added to the gradient */
+    int64_t step;      /* Adam(W) bias correction: the 1-based step number */
+} dk_optim_desc;
+
+/* One update of param [n] in place from grad [n] (read only) and the optimizer's state
+ * (state1, state2 [n], updated in place; zero before the first step; a state the algorithm does
+ * not use may be empty). One fused pass per parameter tensor. */
+DK_API dk_status dk_optimizer_step(dk_backend backend, const dk_optim_desc *desc,
+                                   float *param, int64_t param_len,
+                                   float *state1, int64_t state1_len,
+                                   float *state2, int64_t state2_len,
+                                   const float *grad, int64_t grad_len);
+
 /* ---- probes (benchmarks) ------------------------------------------------------------------ */
 
 /* Runs an FMA-bound loop (independent vector accumulators, no memory traffic) on the calling

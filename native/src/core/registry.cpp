@@ -88,3 +88,98 @@ const std::vector<const AttentionImpl *> &attention_impls(dk_backend backend) {
 }
 
 } // namespace dk
+
+// ---- training ops (issue 6) ----------------------------------------------------------------------
+// The CPU backends share these lists: the reference catches everything, and faster kernels go in
+// front of it (conv2d as im2col + the backend's own matmul). The cuda backend has none yet.
+#include "train_ops.h"
+
+namespace dk {
+
+extern const BinaryImpl binary_ref_impl;
+extern const ReduceImpl reduce_ref_impl;
+extern const CopyImpl copy_ref_impl;
+extern const EltwiseImpl eltwise_forward_ref_impl, eltwise_backward_ref_impl;
+extern const DropoutImpl dropout_ref_impl;
+extern const SoftmaxImpl softmax_forward_ref_impl, softmax_backward_ref_impl;
+extern const XentImpl xent_forward_ref_impl, xent_backward_ref_impl;
+extern const BatchnormImpl batchnorm_forward_ref_impl, batchnorm_backward_ref_impl;
+extern const LayernormImpl layernorm_forward_ref_impl, layernorm_backward_ref_impl;
+extern const Pool2dImpl pool2d_forward_ref_impl, pool2d_backward_ref_impl;
+extern const Conv2dImpl conv2d_ref_impl, conv2d_im2col_impl;
+extern const EmbeddingImpl embedding_forward_ref_impl, embedding_backward_ref_impl;
+extern const OptimImpl optimizer_ref_impl;
+
+namespace {
+
+template <class Impl>
+const std::vector<const Impl *> &cpu_list(dk_backend backend, const char *op, const std::vector<const Impl *> &cpu,
+                                          const std::vector<const Impl *> &ref) {
+    require_backend(backend);
+    switch (backend) {
+    case DK_BACKEND_NATIVE:
+    case DK_BACKEND_ONEDNN: return cpu;
+    case DK_BACKEND_REF: return ref;
+    default: fail(DK_UNSUPPORTED, format("%s has no implementation on backend %d", op, backend));
+    }
+}
+
+} // namespace
+
+#define DK_REF_ONLY_LIST(fn, Impl, impl)                                                                   \
+    const std::vector<const Impl *> &fn(dk_backend backend) {                                            \
+        static const std::vector<const Impl *> list = {&impl};                                            \
+        return cpu_list(backend, #fn, list, list);                                                        \
+    }
+
+DK_REF_ONLY_LIST(binary_impls, BinaryImpl, binary_ref_impl)
+DK_REF_ONLY_LIST(reduce_impls, ReduceImpl, reduce_ref_impl)
+DK_REF_ONLY_LIST(copy_impls, CopyImpl, copy_ref_impl)
+DK_REF_ONLY_LIST(dropout_impls, DropoutImpl, dropout_ref_impl)
+DK_REF_ONLY_LIST(xent_forward_impls, XentImpl, xent_forward_ref_impl)
+DK_REF_ONLY_LIST(xent_backward_impls, XentImpl, xent_backward_ref_impl)
+DK_REF_ONLY_LIST(layernorm_forward_impls, LayernormImpl, layernorm_forward_ref_impl)
+DK_REF_ONLY_LIST(layernorm_backward_impls, LayernormImpl, layernorm_backward_ref_impl)
+DK_REF_ONLY_LIST(embedding_forward_impls, EmbeddingImpl, embedding_forward_ref_impl)
+DK_REF_ONLY_LIST(embedding_backward_impls, EmbeddingImpl, embedding_backward_ref_impl)
+DK_REF_ONLY_LIST(optimizer_impls, OptimImpl, optimizer_ref_impl)
+#undef DK_REF_ONLY_LIST
+
+// Lists where the onednn backend puts a oneDNN primitive in front of the reference.
+#ifdef DK_HAVE_ONEDNN
+extern const EltwiseImpl eltwise_forward_onednn_impl, eltwise_backward_onednn_impl;
+extern const SoftmaxImpl softmax_forward_onednn_impl, softmax_backward_onednn_impl;
+extern const BatchnormImpl batchnorm_forward_onednn_impl, batchnorm_backward_onednn_impl;
+extern const Pool2dImpl pool2d_forward_onednn_impl, pool2d_backward_onednn_impl;
+#define DK_ONEDNN_FIRST_LIST(fn, Impl, onednn_impl, ref_impl)                                              \
+    const std::vector<const Impl *> &fn(dk_backend backend) {                                            \
+        static const std::vector<const Impl *> ref = {&ref_impl};                                         \
+        static const std::vector<const Impl *> onednn = {&onednn_impl, &ref_impl};                        \
+        return cpu_list(backend, #fn, backend == DK_BACKEND_ONEDNN ? onednn : ref, ref);                  \
+    }
+#else
+#define DK_ONEDNN_FIRST_LIST(fn, Impl, onednn_impl, ref_impl) DK_REF_ONLY_LIST_(fn, Impl, ref_impl)
+#endif
+#define DK_REF_ONLY_LIST_(fn, Impl, impl)                                                                  \
+    const std::vector<const Impl *> &fn(dk_backend backend) {                                            \
+        static const std::vector<const Impl *> list = {&impl};                                            \
+        return cpu_list(backend, #fn, list, list);                                                        \
+    }
+DK_ONEDNN_FIRST_LIST(eltwise_forward_impls, EltwiseImpl, eltwise_forward_onednn_impl, eltwise_forward_ref_impl)
+DK_ONEDNN_FIRST_LIST(eltwise_backward_impls, EltwiseImpl, eltwise_backward_onednn_impl, eltwise_backward_ref_impl)
+DK_ONEDNN_FIRST_LIST(softmax_forward_impls, SoftmaxImpl, softmax_forward_onednn_impl, softmax_forward_ref_impl)
+DK_ONEDNN_FIRST_LIST(softmax_backward_impls, SoftmaxImpl, softmax_backward_onednn_impl, softmax_backward_ref_impl)
+DK_ONEDNN_FIRST_LIST(batchnorm_forward_impls, BatchnormImpl, batchnorm_forward_onednn_impl, batchnorm_forward_ref_impl)
+DK_ONEDNN_FIRST_LIST(batchnorm_backward_impls, BatchnormImpl, batchnorm_backward_onednn_impl, batchnorm_backward_ref_impl)
+DK_ONEDNN_FIRST_LIST(pool2d_forward_impls, Pool2dImpl, pool2d_forward_onednn_impl, pool2d_forward_ref_impl)
+DK_ONEDNN_FIRST_LIST(pool2d_backward_impls, Pool2dImpl, pool2d_backward_onednn_impl, pool2d_backward_ref_impl)
+#undef DK_ONEDNN_FIRST_LIST
+#undef DK_REF_ONLY_LIST_
+
+const std::vector<const Conv2dImpl *> &conv2d_impls(dk_backend backend) {
+    static const std::vector<const Conv2dImpl *> cpu = {&conv2d_im2col_impl, &conv2d_ref_impl};
+    static const std::vector<const Conv2dImpl *> ref = {&conv2d_ref_impl};
+    return cpu_list(backend, "conv2d", cpu, ref);
+}
+
+} // namespace dk

@@ -28,6 +28,11 @@ public final class Tensor implements AutoCloseable {
     private final long offset;
     private volatile boolean closed;
 
+    // ---- autograd state (see Autograd) ----
+    private boolean requiresGrad;
+    private Tensor grad;      // leaves only; owned by this tensor, freed with it
+    private GradFn gradFn;    // non-leaves: how this tensor was computed
+
     private Tensor(Storage storage, long[] shape, long[] strides, long offset) {
         this.storage = storage;
         this.shape = shape;
@@ -265,6 +270,77 @@ public final class Tensor implements AutoCloseable {
         return storage.length - offset;
     }
 
+    // ---- autograd ----
+
+    /**
+     * Marks this leaf tensor as one whose gradient {@link #backward()} computes and accumulates
+     * into {@link #grad()}; returns this. Only leaves (tensors no recorded op produced) can be
+     * marked; results of ops on such tensors require gradients automatically.
+     */
+    public Tensor requiresGrad(boolean value) {
+        requireOpen("tensor");
+        if (gradFn != null) throw new IllegalStateException("requiresGrad can only be set on a leaf tensor, not on the result of " + gradFn.name());
+        requiresGrad = value;
+        return this;
+    }
+
+    /** Whether gradients flow to this tensor (a marked leaf, or the result of an op on one). */
+    public boolean requiresGrad() {
+        return requiresGrad;
+    }
+
+    /** True when no recorded op produced this tensor. */
+    public boolean isLeaf() {
+        return gradFn == null;
+    }
+
+    /** The op that produced this tensor, or null for a leaf. */
+    public GradFn gradFn() {
+        return gradFn;
+    }
+
+    /**
+     * The accumulated gradient of a leaf that requires gradients (same shape, contiguous), or
+     * null before the first {@link #backward()} that reached it. Owned by this tensor.
+     */
+    public Tensor grad() {
+        return grad;
+    }
+
+    /** Frees the accumulated gradient (the next backward starts from zero). */
+    public void clearGrad() {
+        if (grad != null) {
+            grad.close();
+            grad = null;
+        }
+    }
+
+    /** Back-propagates from this scalar (a tensor of one element) with seed gradient 1. */
+    public void backward() {
+        Autograd.backward(this, null);
+    }
+
+    /** Back-propagates with seed gradient {@code gradOutput} (the same shape as this tensor). */
+    public void backward(Tensor gradOutput) {
+        Autograd.backward(this, Objects.requireNonNull(gradOutput, "gradOutput"));
+    }
+
+    /** A view of the same memory that is not part of the graph (no gradient flows through it). */
+    public Tensor detach() {
+        requireOpen("tensor");
+        storage.retain();
+        return new Tensor(storage, shape.clone(), strides.clone(), offset);
+    }
+
+    void setGradFn(GradFn fn) {
+        this.gradFn = fn;
+        this.requiresGrad = fn != null;
+    }
+
+    void setGrad(Tensor g) {
+        this.grad = g;
+    }
+
     // ---- lifetime ----
 
     /** Frees this tensor's memory (once its views are closed too). Idempotent. */
@@ -272,6 +348,8 @@ public final class Tensor implements AutoCloseable {
     public void close() {
         if (closed) return;
         closed = true;
+        clearGrad();
+        gradFn = null;
         storage.release();
     }
 

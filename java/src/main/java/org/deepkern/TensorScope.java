@@ -40,6 +40,22 @@ public final class TensorScope implements AutoCloseable {
         if (s != null) s.tensors.add(t);
     }
 
+    /**
+     * Runs {@code body} with no scope open on this thread, so that the tensors it creates belong
+     * to the caller rather than to an enclosing scope: model parameters, gradients of leaves,
+     * optimizer state. The scopes are restored afterwards, also when {@code body} throws.
+     */
+    public static <T> T unscoped(java.util.function.Supplier<T> body) {
+        Objects.requireNonNull(body, "body");
+        Deque<TensorScope> saved = STACK.get();
+        STACK.set(new ArrayDeque<>());
+        try {
+            return body.get();
+        } finally {
+            STACK.set(saved);
+        }
+    }
+
     /** Moves {@code t} out of this scope into the enclosing one (or none); returns it. */
     public Tensor keep(Tensor t) {
         Objects.requireNonNull(t, "t");

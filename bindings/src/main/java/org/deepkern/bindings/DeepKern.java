@@ -219,4 +219,238 @@ public final class DeepKern {
     public static native void dk_reset_workspace_peak();
 
     public static native void dk_release_workspace_cache();
+
+    // ==== training ops (issue 6): see the block of the same name in deepkern.h ====
+
+    public static final int DK_MAX_RANK = 8;
+    public static final int DK_BINARY_ADD = 0, DK_BINARY_SUB = 1, DK_BINARY_MUL = 2;
+    public static final int DK_ELTWISE_RELU = 0, DK_ELTWISE_LEAKY_RELU = 1, DK_ELTWISE_SIGMOID = 2,
+            DK_ELTWISE_TANH = 3, DK_ELTWISE_GELU = 4, DK_ELTWISE_SOFTPLUS = 5, DK_ELTWISE_RSQRT = 6;
+    public static final int DK_POOL_MAX = 0, DK_POOL_AVG = 1;
+    public static final int DK_OPTIM_SGD = 0, DK_OPTIM_ADAM = 1, DK_OPTIM_ADAMW = 2, DK_OPTIM_RMSPROP = 3;
+
+    /** {@code dk_nd_desc}: a strided n-d iteration (binary ops, reductions, copies). */
+    @Name("dk_nd_desc")
+    public static final class NdDesc extends Pointer {
+        static { Loader.load(); }
+        public NdDesc() { super((Pointer) null); allocate(); }
+        private native void allocate();
+        public native int rank(); public native NdDesc rank(int v);
+        public native long shape(int i); public native NdDesc shape(int i, long v);
+        @Name("out_strides") public native long outStrides(int i); public native @Name("out_strides") NdDesc outStrides(int i, long v);
+        @Name("a_strides") public native long aStrides(int i); public native @Name("a_strides") NdDesc aStrides(int i, long v);
+        @Name("b_strides") public native long bStrides(int i); public native @Name("b_strides") NdDesc bStrides(int i, long v);
+    }
+
+    @Name("dk_eltwise_desc")
+    public static final class EltwiseDesc extends Pointer {
+        static { Loader.load(); }
+        public EltwiseDesc() { super((Pointer) null); allocate(); }
+        private native void allocate();
+        public native int alg(); public native EltwiseDesc alg(int v);
+        public native long n(); public native EltwiseDesc n(long v);
+        public native float alpha(); public native EltwiseDesc alpha(float v);
+    }
+
+    @Name("dk_softmax_desc")
+    public static final class SoftmaxDesc extends Pointer {
+        static { Loader.load(); }
+        public SoftmaxDesc() { super((Pointer) null); allocate(); }
+        private native void allocate();
+        public native long rows(); public native SoftmaxDesc rows(long v);
+        public native long cols(); public native SoftmaxDesc cols(long v);
+        public native int log(); public native SoftmaxDesc log(int v);
+    }
+
+    @Name("dk_xent_desc")
+    public static final class XentDesc extends Pointer {
+        static { Loader.load(); }
+        public XentDesc() { super((Pointer) null); allocate(); }
+        private native void allocate();
+        public native long n(); public native XentDesc n(long v);
+        public native long classes(); public native XentDesc classes(long v);
+        public native float smoothing(); public native XentDesc smoothing(float v);
+    }
+
+    @Name("dk_batchnorm_desc")
+    public static final class BatchnormDesc extends Pointer {
+        static { Loader.load(); }
+        public BatchnormDesc() { super((Pointer) null); allocate(); }
+        private native void allocate();
+        public native long n(); public native BatchnormDesc n(long v);
+        public native long c(); public native BatchnormDesc c(long v);
+        public native long spatial(); public native BatchnormDesc spatial(long v);
+        public native float eps(); public native BatchnormDesc eps(float v);
+        public native float momentum(); public native BatchnormDesc momentum(float v);
+        public native int training(); public native BatchnormDesc training(int v);
+    }
+
+    @Name("dk_layernorm_desc")
+    public static final class LayernormDesc extends Pointer {
+        static { Loader.load(); }
+        public LayernormDesc() { super((Pointer) null); allocate(); }
+        private native void allocate();
+        public native long rows(); public native LayernormDesc rows(long v);
+        public native long cols(); public native LayernormDesc cols(long v);
+        public native float eps(); public native LayernormDesc eps(float v);
+    }
+
+    @Name("dk_pool2d_desc")
+    public static final class Pool2dDesc extends Pointer {
+        static { Loader.load(); }
+        public Pool2dDesc() { super((Pointer) null); allocate(); }
+        private native void allocate();
+        public native int alg(); public native Pool2dDesc alg(int v);
+        public native long n(); public native Pool2dDesc n(long v);
+        public native long c(); public native Pool2dDesc c(long v);
+        public native long h(); public native Pool2dDesc h(long v);
+        public native long w(); public native Pool2dDesc w(long v);
+        @Name("kernel_h") public native long kernelH(); public native @Name("kernel_h") Pool2dDesc kernelH(long v);
+        @Name("kernel_w") public native long kernelW(); public native @Name("kernel_w") Pool2dDesc kernelW(long v);
+        @Name("stride_h") public native long strideH(); public native @Name("stride_h") Pool2dDesc strideH(long v);
+        @Name("stride_w") public native long strideW(); public native @Name("stride_w") Pool2dDesc strideW(long v);
+        @Name("pad_h") public native long padH(); public native @Name("pad_h") Pool2dDesc padH(long v);
+        @Name("pad_w") public native long padW(); public native @Name("pad_w") Pool2dDesc padW(long v);
+    }
+
+    @Name("dk_conv2d_desc")
+    public static final class Conv2dDesc extends Pointer {
+        static { Loader.load(); }
+        public Conv2dDesc() { super((Pointer) null); allocate(); }
+        private native void allocate();
+        public native long n(); public native Conv2dDesc n(long v);
+        public native long c(); public native Conv2dDesc c(long v);
+        public native long h(); public native Conv2dDesc h(long v);
+        public native long w(); public native Conv2dDesc w(long v);
+        public native long oc(); public native Conv2dDesc oc(long v);
+        @Name("kernel_h") public native long kernelH(); public native @Name("kernel_h") Conv2dDesc kernelH(long v);
+        @Name("kernel_w") public native long kernelW(); public native @Name("kernel_w") Conv2dDesc kernelW(long v);
+        @Name("stride_h") public native long strideH(); public native @Name("stride_h") Conv2dDesc strideH(long v);
+        @Name("stride_w") public native long strideW(); public native @Name("stride_w") Conv2dDesc strideW(long v);
+        @Name("pad_h") public native long padH(); public native @Name("pad_h") Conv2dDesc padH(long v);
+        @Name("pad_w") public native long padW(); public native @Name("pad_w") Conv2dDesc padW(long v);
+    }
+
+    @Name("dk_embedding_desc")
+    public static final class EmbeddingDesc extends Pointer {
+        static { Loader.load(); }
+        public EmbeddingDesc() { super((Pointer) null); allocate(); }
+        private native void allocate();
+        public native long n(); public native EmbeddingDesc n(long v);
+        public native long vocab(); public native EmbeddingDesc vocab(long v);
+        public native long dim(); public native EmbeddingDesc dim(long v);
+    }
+
+    @Name("dk_dropout_desc")
+    public static final class DropoutDesc extends Pointer {
+        static { Loader.load(); }
+        public DropoutDesc() { super((Pointer) null); allocate(); }
+        private native void allocate();
+        public native long n(); public native DropoutDesc n(long v);
+        public native float p(); public native DropoutDesc p(float v);
+        public native @Cast("uint64_t") long seed(); public native DropoutDesc seed(long v);
+    }
+
+    @Name("dk_optim_desc")
+    public static final class OptimDesc extends Pointer {
+        static { Loader.load(); }
+        public OptimDesc() { super((Pointer) null); allocate(); }
+        private native void allocate();
+        public native int alg(); public native OptimDesc alg(int v);
+        public native long n(); public native OptimDesc n(long v);
+        public native float lr(); public native OptimDesc lr(float v);
+        public native float momentum(); public native OptimDesc momentum(float v);
+        public native int nesterov(); public native OptimDesc nesterov(int v);
+        public native float beta1(); public native OptimDesc beta1(float v);
+        public native float beta2(); public native OptimDesc beta2(float v);
+        public native float eps(); public native OptimDesc eps(float v);
+        @Name("weight_decay") public native float weightDecay(); public native @Name("weight_decay") OptimDesc weightDecay(float v);
+        public native float l1(); public native OptimDesc l1(float v);
+        public native long step(); public native OptimDesc step(long v);
+    }
+
+    public static native @Cast("int") int dk_binary(@Cast("dk_backend") int backend, @Cast("dk_binary_op") int op,
+            @Const NdDesc desc, FloatPointer out, long out_len, @Const FloatPointer a, long a_len,
+            @Const FloatPointer b, long b_len);
+
+    public static native @Cast("int") int dk_reduce_sum(@Cast("dk_backend") int backend, @Const NdDesc desc,
+            float alpha, float beta, FloatPointer out, long out_len, @Const FloatPointer a, long a_len);
+
+    public static native @Cast("int") int dk_copy(@Cast("dk_backend") int backend, @Const NdDesc desc,
+            FloatPointer out, long out_len, @Const FloatPointer a, long a_len);
+
+    public static native @Cast("int") int dk_eltwise_forward(@Cast("dk_backend") int backend, @Const EltwiseDesc desc,
+            FloatPointer y, long y_len, @Const FloatPointer x, long x_len);
+
+    public static native @Cast("int") int dk_eltwise_backward(@Cast("dk_backend") int backend, @Const EltwiseDesc desc,
+            FloatPointer dx, long dx_len, @Const FloatPointer dy, long dy_len, @Const FloatPointer x, long x_len);
+
+    public static native @Cast("int") int dk_softmax_forward(@Cast("dk_backend") int backend, @Const SoftmaxDesc desc,
+            FloatPointer y, long y_len, @Const FloatPointer x, long x_len);
+
+    public static native @Cast("int") int dk_softmax_backward(@Cast("dk_backend") int backend, @Const SoftmaxDesc desc,
+            FloatPointer dx, long dx_len, @Const FloatPointer dy, long dy_len, @Const FloatPointer y, long y_len);
+
+    public static native @Cast("int") int dk_softmax_xent_forward(@Cast("dk_backend") int backend, @Const XentDesc desc,
+            FloatPointer loss, long loss_len, FloatPointer probs, long probs_len,
+            @Const FloatPointer logits, long logits_len, @Const FloatPointer labels, long labels_len);
+
+    public static native @Cast("int") int dk_softmax_xent_backward(@Cast("dk_backend") int backend, @Const XentDesc desc,
+            float dloss, FloatPointer dlogits, long dlogits_len, @Const FloatPointer probs, long probs_len,
+            @Const FloatPointer labels, long labels_len);
+
+    public static native @Cast("int") int dk_batchnorm_forward(@Cast("dk_backend") int backend, @Const BatchnormDesc desc,
+            FloatPointer y, long y_len, FloatPointer save_mean, long save_mean_len,
+            FloatPointer save_invstd, long save_invstd_len, FloatPointer running_mean, long running_mean_len,
+            FloatPointer running_var, long running_var_len, @Const FloatPointer x, long x_len,
+            @Const FloatPointer gamma, long gamma_len, @Const FloatPointer beta, long beta_len);
+
+    public static native @Cast("int") int dk_batchnorm_backward(@Cast("dk_backend") int backend, @Const BatchnormDesc desc,
+            FloatPointer dx, long dx_len, FloatPointer dgamma, long dgamma_len, FloatPointer dbeta, long dbeta_len,
+            @Const FloatPointer dy, long dy_len, @Const FloatPointer x, long x_len,
+            @Const FloatPointer gamma, long gamma_len, @Const FloatPointer save_mean, long save_mean_len,
+            @Const FloatPointer save_invstd, long save_invstd_len);
+
+    public static native @Cast("int") int dk_layernorm_forward(@Cast("dk_backend") int backend, @Const LayernormDesc desc,
+            FloatPointer y, long y_len, FloatPointer save_mean, long save_mean_len,
+            FloatPointer save_invstd, long save_invstd_len, @Const FloatPointer x, long x_len,
+            @Const FloatPointer gamma, long gamma_len, @Const FloatPointer beta, long beta_len);
+
+    public static native @Cast("int") int dk_layernorm_backward(@Cast("dk_backend") int backend, @Const LayernormDesc desc,
+            FloatPointer dx, long dx_len, FloatPointer dgamma, long dgamma_len, FloatPointer dbeta, long dbeta_len,
+            @Const FloatPointer dy, long dy_len, @Const FloatPointer x, long x_len,
+            @Const FloatPointer gamma, long gamma_len, @Const FloatPointer save_mean, long save_mean_len,
+            @Const FloatPointer save_invstd, long save_invstd_len);
+
+    public static native @Cast("int") int dk_pool2d_forward(@Cast("dk_backend") int backend, @Const Pool2dDesc desc,
+            FloatPointer y, long y_len, @Const FloatPointer x, long x_len);
+
+    public static native @Cast("int") int dk_pool2d_backward(@Cast("dk_backend") int backend, @Const Pool2dDesc desc,
+            FloatPointer dx, long dx_len, @Const FloatPointer dy, long dy_len, @Const FloatPointer x, long x_len);
+
+    public static native @Cast("int") int dk_conv2d_forward(@Cast("dk_backend") int backend, @Const Conv2dDesc desc,
+            FloatPointer y, long y_len, @Const FloatPointer x, long x_len, @Const FloatPointer w, long w_len,
+            @Const FloatPointer bias, long bias_len);
+
+    public static native @Cast("int") int dk_conv2d_backward_data(@Cast("dk_backend") int backend, @Const Conv2dDesc desc,
+            FloatPointer dx, long dx_len, @Const FloatPointer dy, long dy_len, @Const FloatPointer w, long w_len);
+
+    public static native @Cast("int") int dk_conv2d_backward_weights(@Cast("dk_backend") int backend,
+            @Const Conv2dDesc desc, FloatPointer dw, long dw_len, FloatPointer dbias, long dbias_len,
+            @Const FloatPointer dy, long dy_len, @Const FloatPointer x, long x_len);
+
+    public static native @Cast("int") int dk_embedding_forward(@Cast("dk_backend") int backend, @Const EmbeddingDesc desc,
+            FloatPointer y, long y_len, @Const FloatPointer table, long table_len,
+            @Const FloatPointer indices, long indices_len);
+
+    public static native @Cast("int") int dk_embedding_backward(@Cast("dk_backend") int backend,
+            @Const EmbeddingDesc desc, FloatPointer dtable, long dtable_len, @Const FloatPointer dy, long dy_len,
+            @Const FloatPointer indices, long indices_len);
+
+    public static native @Cast("int") int dk_dropout_mask(@Cast("dk_backend") int backend, @Const DropoutDesc desc,
+            FloatPointer mask, long mask_len);
+
+    public static native @Cast("int") int dk_optimizer_step(@Cast("dk_backend") int backend, @Const OptimDesc desc,
+            FloatPointer param, long param_len, FloatPointer state1, long state1_len,
+            FloatPointer state2, long state2_len, @Const FloatPointer grad, long grad_len);
 }

@@ -7,7 +7,8 @@ import picocli.CommandLine.Command;
 /** {@code java -jar deepkern.jar <command>}: the command line. */
 @Command(name = "deepkern", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Deep-learning compute on the JVM.",
-        subcommands = {InfoCommand.class, CompareCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {InfoCommand.class, CompareCommand.class, TrainCommand.class, EvalCommand.class, BenchCommand.class, PlotCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -25,10 +25,10 @@ import java.util.Objects;
  * @param hasBias whether a bias [n] is added
  */
 public record BatchedMatmulSpec(MatmulSpec item, long batch, long strideA, long strideB, long strideC,
-                                Activation activation, boolean hasBias) {
+                                Epilogue activation, boolean hasBias) {
 
     /** Validates the operands; throws naming the argument that is wrong. */
-    public static BatchedMatmulSpec of(Backend backend, Tensor c, Tensor a, Tensor b, Tensor bias, Activation activation,
+    public static BatchedMatmulSpec of(Backend backend, Tensor c, Tensor a, Tensor b, Tensor bias, Epilogue activation,
                                        float alpha, float beta) {
         Objects.requireNonNull(backend, "backend");
         Objects.requireNonNull(activation, "activation");

@@ -84,14 +84,14 @@ public final class Ops {
         if (a.rank() != 3 && b.rank() != 3)
             throw new IllegalArgumentException("batchedMatmul needs a or b of rank 3 ([batch, rows, cols]); use matmul for matrices");
         long batch = a.rank() == 3 ? a.size(0) : b.size(0), m = a.size(-2), n = b.size(-1);
-        return withOutput(backend, new long[] {batch, m, n}, c -> batchedGemm(c, a, b, null, Activation.NONE, 1, 0, backend));
+        return withOutput(backend, new long[] {batch, m, n}, c -> batchedGemm(c, a, b, null, Epilogue.NONE, 1, 0, backend));
     }
 
     /**
      * c[i] = act(alpha * a[i] @ b[i] + beta * c[i] + bias), in place, in one backend call (see
      * {@link BatchedMatmulSpec} for the shapes); beta = 0 never reads c; bias [n] or null.
      */
-    public static void batchedGemm(Tensor c, Tensor a, Tensor b, Tensor bias, Activation act, float alpha, float beta,
+    public static void batchedGemm(Tensor c, Tensor a, Tensor b, Tensor bias, Epilogue act, float alpha, float beta,
                                    Backend backend) {
         BatchedMatmulSpec spec = BatchedMatmulSpec.of(backend, c, a, b, bias, act, alpha, beta);
         backend.requireAvailable();
@@ -110,12 +110,12 @@ public final class Ops {
      * applied while each tile of y is in cache): x [m, k], w [n, k] (out x in, as PyTorch stores
      * it), bias [n] or null -> a new y [m, n].
      */
-    public static Tensor linear(Tensor x, Tensor w, Tensor bias, Activation act) {
+    public static Tensor linear(Tensor x, Tensor w, Tensor bias, Epilogue act) {
         return linear(x, w, bias, act, Backends.current());
     }
 
     /** y = act(x @ w^T + bias) on {@code backend}. */
-    public static Tensor linear(Tensor x, Tensor w, Tensor bias, Activation act, Backend backend) {
+    public static Tensor linear(Tensor x, Tensor w, Tensor bias, Epilogue act, Backend backend) {
         java.util.Objects.requireNonNull(x, "x");
         java.util.Objects.requireNonNull(w, "w");
         x.requireOpen("x");
@@ -144,11 +144,11 @@ public final class Ops {
     }
 
     /** For y = act(z) and the gradient dy of y: dz = dy * act'(z), a new tensor of z's shape. z may be null for NONE. */
-    public static Tensor activationBackward(Tensor dy, Tensor z, Activation act) {
+    public static Tensor activationBackward(Tensor dy, Tensor z, Epilogue act) {
         java.util.Objects.requireNonNull(dy, "dy");
         java.util.Objects.requireNonNull(act, "act");
         float[] g = dy.toArray();
-        if (act != Activation.NONE) {
+        if (act != Epilogue.NONE) {
             java.util.Objects.requireNonNull(z, "z (the pre-activation)");
             if (!java.util.Arrays.equals(z.shape(), dy.shape()))
                 throw new IllegalArgumentException("z is " + java.util.Arrays.toString(z.shape()) + " but dy is "
@@ -178,7 +178,7 @@ public final class Ops {
      * [m, k], dw = dz^T @ x [n, k], dbias = the column sums of dz [n]. z is the pre-activation
      * ({@code linear(x, w, bias, NONE)}); it is not read for NONE and may be null then.
      */
-    public static LinearGrads linearBackward(Tensor dy, Tensor x, Tensor w, Tensor z, Activation act, Backend backend) {
+    public static LinearGrads linearBackward(Tensor dy, Tensor x, Tensor w, Tensor z, Epilogue act, Backend backend) {
         try (TensorScope scope = TensorScope.open()) {
             Tensor dz = activationBackward(dy, z, act);
             Tensor dx = matmul(dz, w, backend), dw = matmul(dz.t(), x, backend), db = biasGradient(dz, backend);

@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.*;
 class LinearAndBatchedTest {
     static final List<String> BACKENDS = List.of("java", "native", "onednn");
 
-    static double act(Activation a, double z) {
+    static double act(Epilogue a, double z) {
         return switch (a) {
             case NONE -> z;
             case RELU -> Math.max(z, 0);
@@ -30,7 +30,7 @@ class LinearAndBatchedTest {
     }
 
     /** y[i][j] = act(sum_p x[i][p] w[j][p] + bias[j]) in double. */
-    static double[] linearRef(float[] x, float[] w, float[] bias, int m, int n, int k, Activation a) {
+    static double[] linearRef(float[] x, float[] w, float[] bias, int m, int n, int k, Epilogue a) {
         double[] y = new double[m * n];
         for (int i = 0; i < m; ++i)
             for (int j = 0; j < n; ++j) {
@@ -51,8 +51,8 @@ class LinearAndBatchedTest {
     }
 
     @ParameterizedTest
-    @EnumSource(Activation.class)
-    void linearAgreesOnEveryBackend(Activation a) {
+    @EnumSource(Epilogue.class)
+    void linearAgreesOnEveryBackend(Epilogue a) {
         long[][] shapes = {{1, 1, 1}, {3, 5, 7}, {17, 33, 40}, {64, 64, 64}, {5, 100, 300}, {40, 70, 900}};
         for (long[] s : shapes)
             for (boolean withBias : new boolean[] {true, false})
@@ -75,7 +75,7 @@ class LinearAndBatchedTest {
             Tensor bias = Tensor.rand(4, n);
             for (Tensor b : new Tensor[] {bShared, bBatchT})
                 for (float[] ab : new float[][] {{1, 0}, {-0.5f, 1}, {2, 0.25f}})
-                    for (Activation act : Activation.values()) {
+                    for (Epilogue act : Epilogue.values()) {
                         Tensor c0 = Tensor.rand(5, batch, m, n);
                         double[] want = new double[batch * m * n];
                         for (int t = 0; t < batch; ++t)
@@ -113,8 +113,8 @@ class LinearAndBatchedTest {
 
     /** Central differences of L = sum(r * linear(x, w, bias)) in double, against linearBackward on each backend. */
     @ParameterizedTest
-    @EnumSource(Activation.class)
-    void linearGradientsMatchFiniteDifferences(Activation a) {
+    @EnumSource(Epilogue.class)
+    void linearGradientsMatchFiniteDifferences(Epilogue a) {
         int m = 4, n = 5, k = 6;
         double h = 1e-4;
         try (TensorScope scope = TensorScope.open()) {
@@ -143,7 +143,7 @@ class LinearAndBatchedTest {
             }
             for (String name : BACKENDS) {
                 Backend be = Backends.get(name);
-                Tensor z = Ops.linear(x, w, bias, Activation.NONE, be); // the pre-activation
+                Tensor z = Ops.linear(x, w, bias, Epilogue.NONE, be); // the pre-activation
                 Ops.LinearGrads g = Ops.linearBackward(r, x, w, z, a, be);
                 assertArrayEquals(new long[] {m, k}, g.dx().shape());
                 assertArrayEquals(new long[] {n, k}, g.dw().shape());
@@ -186,9 +186,9 @@ class LinearAndBatchedTest {
         try (TensorScope scope = TensorScope.open()) {
             Tensor x = Tensor.rand(1, 3, 4), w = Tensor.rand(2, 5, 4);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> Ops.linear(x, Tensor.zeros(5, 3), null, Activation.RELU, be));
+                    () -> Ops.linear(x, Tensor.zeros(5, 3), null, Epilogue.RELU, be));
             assertTrue(e.getMessage().contains("w is [5, 3] but x has 4 features"), e.getMessage());
-            e = assertThrows(IllegalArgumentException.class, () -> Ops.linear(x, w, Tensor.zeros(4), Activation.GELU, be));
+            e = assertThrows(IllegalArgumentException.class, () -> Ops.linear(x, w, Tensor.zeros(4), Epilogue.GELU, be));
             assertTrue(e.getMessage().contains("bias must be [5]"), e.getMessage());
             assertThrows(NullPointerException.class, () -> Ops.linear(x, w, null, null, be));
             e = assertThrows(IllegalArgumentException.class,
@@ -196,7 +196,7 @@ class LinearAndBatchedTest {
             assertTrue(e.getMessage().contains("b holds 3 matrices but c holds 2"), e.getMessage());
             Tensor c = Tensor.zeros(2, 3, 5), overlapping = c.asStrided(new long[] {2, 3, 5}, new long[] {5, 5, 1}, 0);
             e = assertThrows(IllegalArgumentException.class, () -> Ops.batchedGemm(overlapping, Tensor.zeros(2, 3, 4),
-                    Tensor.zeros(4, 5), null, Activation.NONE, 1, 0, be));
+                    Tensor.zeros(4, 5), null, Epilogue.NONE, 1, 0, be));
             assertTrue(e.getMessage().contains("overlap"), e.getMessage());
             assertThrows(IllegalArgumentException.class, () -> Ops.batchedMatmul(Tensor.zeros(3, 4), Tensor.zeros(4, 5), be));
         }
