@@ -145,7 +145,10 @@ DK_REF_ONLY_LIST(embedding_backward_impls, EmbeddingImpl, embedding_backward_ref
 DK_REF_ONLY_LIST(optimizer_impls, OptimImpl, optimizer_ref_impl)
 #undef DK_REF_ONLY_LIST
 
-// Lists where the onednn backend puts a oneDNN primitive in front of the reference.
+// Lists where the onednn backend puts a oneDNN primitive in front of the reference, and (the
+// _CPU_ form) the native backend our own CPU kernel.
+extern const EltwiseImpl eltwise_forward_cpu_impl, eltwise_backward_cpu_impl;   // cpu/eltwise
+extern const BatchnormImpl batchnorm_forward_cpu_impl, batchnorm_backward_cpu_impl; // cpu/norm
 #ifdef DK_HAVE_ONEDNN
 extern const EltwiseImpl eltwise_forward_onednn_impl, eltwise_backward_onednn_impl;
 extern const SoftmaxImpl softmax_forward_onednn_impl, softmax_backward_onednn_impl;
@@ -157,23 +160,41 @@ extern const Pool2dImpl pool2d_forward_onednn_impl, pool2d_backward_onednn_impl;
         static const std::vector<const Impl *> onednn = {&onednn_impl, &ref_impl};                        \
         return cpu_list(backend, #fn, backend == DK_BACKEND_ONEDNN ? onednn : ref, ref);                  \
     }
+#define DK_ONEDNN_FIRST_CPU_LIST(fn, Impl, onednn_impl, cpu_impl, ref_impl)                                \
+    const std::vector<const Impl *> &fn(dk_backend backend) {                                            \
+        static const std::vector<const Impl *> ref = {&ref_impl};                                         \
+        static const std::vector<const Impl *> native = {&cpu_impl, &ref_impl};                           \
+        static const std::vector<const Impl *> onednn = {&onednn_impl, &ref_impl};                        \
+        return cpu_list(backend, #fn, backend == DK_BACKEND_ONEDNN ? onednn : native, ref);               \
+    }
 #else
 #define DK_ONEDNN_FIRST_LIST(fn, Impl, onednn_impl, ref_impl) DK_REF_ONLY_LIST_(fn, Impl, ref_impl)
+#define DK_ONEDNN_FIRST_CPU_LIST(fn, Impl, onednn_impl, cpu_impl, ref_impl)                                \
+    const std::vector<const Impl *> &fn(dk_backend backend) {                                            \
+        static const std::vector<const Impl *> ref = {&ref_impl};                                         \
+        static const std::vector<const Impl *> native = {&cpu_impl, &ref_impl};                           \
+        return cpu_list(backend, #fn, native, ref);                                                       \
+    }
 #endif
 #define DK_REF_ONLY_LIST_(fn, Impl, impl)                                                                  \
     const std::vector<const Impl *> &fn(dk_backend backend) {                                            \
         static const std::vector<const Impl *> list = {&impl};                                            \
         return cpu_list(backend, #fn, list, list);                                                        \
     }
-DK_ONEDNN_FIRST_LIST(eltwise_forward_impls, EltwiseImpl, eltwise_forward_onednn_impl, eltwise_forward_ref_impl)
-DK_ONEDNN_FIRST_LIST(eltwise_backward_impls, EltwiseImpl, eltwise_backward_onednn_impl, eltwise_backward_ref_impl)
+DK_ONEDNN_FIRST_CPU_LIST(eltwise_forward_impls, EltwiseImpl, eltwise_forward_onednn_impl, eltwise_forward_cpu_impl,
+                         eltwise_forward_ref_impl)
+DK_ONEDNN_FIRST_CPU_LIST(eltwise_backward_impls, EltwiseImpl, eltwise_backward_onednn_impl, eltwise_backward_cpu_impl,
+                         eltwise_backward_ref_impl)
 DK_ONEDNN_FIRST_LIST(softmax_forward_impls, SoftmaxImpl, softmax_forward_onednn_impl, softmax_forward_ref_impl)
 DK_ONEDNN_FIRST_LIST(softmax_backward_impls, SoftmaxImpl, softmax_backward_onednn_impl, softmax_backward_ref_impl)
-DK_ONEDNN_FIRST_LIST(batchnorm_forward_impls, BatchnormImpl, batchnorm_forward_onednn_impl, batchnorm_forward_ref_impl)
-DK_ONEDNN_FIRST_LIST(batchnorm_backward_impls, BatchnormImpl, batchnorm_backward_onednn_impl, batchnorm_backward_ref_impl)
+DK_ONEDNN_FIRST_CPU_LIST(batchnorm_forward_impls, BatchnormImpl, batchnorm_forward_onednn_impl, batchnorm_forward_cpu_impl,
+                         batchnorm_forward_ref_impl)
+DK_ONEDNN_FIRST_CPU_LIST(batchnorm_backward_impls, BatchnormImpl, batchnorm_backward_onednn_impl,
+                         batchnorm_backward_cpu_impl, batchnorm_backward_ref_impl)
 DK_ONEDNN_FIRST_LIST(pool2d_forward_impls, Pool2dImpl, pool2d_forward_onednn_impl, pool2d_forward_ref_impl)
 DK_ONEDNN_FIRST_LIST(pool2d_backward_impls, Pool2dImpl, pool2d_backward_onednn_impl, pool2d_backward_ref_impl)
 #undef DK_ONEDNN_FIRST_LIST
+#undef DK_ONEDNN_FIRST_CPU_LIST
 #undef DK_REF_ONLY_LIST_
 
 const std::vector<const Conv2dImpl *> &conv2d_impls(dk_backend backend) {
