@@ -142,8 +142,14 @@ DK_REF_ONLY_LIST(layernorm_forward_impls, LayernormImpl, layernorm_forward_ref_i
 DK_REF_ONLY_LIST(layernorm_backward_impls, LayernormImpl, layernorm_backward_ref_impl)
 DK_REF_ONLY_LIST(embedding_forward_impls, EmbeddingImpl, embedding_forward_ref_impl)
 DK_REF_ONLY_LIST(embedding_backward_impls, EmbeddingImpl, embedding_backward_ref_impl)
-DK_REF_ONLY_LIST(optimizer_impls, OptimImpl, optimizer_ref_impl)
 #undef DK_REF_ONLY_LIST
+
+extern const OptimImpl optimizer_cpu_impl; // cpu/optim: oneDNN has no optimizer, both CPU backends use it
+const std::vector<const OptimImpl *> &optimizer_impls(dk_backend backend) {
+    static const std::vector<const OptimImpl *> cpu = {&optimizer_cpu_impl, &optimizer_ref_impl};
+    static const std::vector<const OptimImpl *> ref = {&optimizer_ref_impl};
+    return cpu_list(backend, "optimizer", cpu, ref);
+}
 
 // Lists where the onednn backend puts a oneDNN primitive in front of the reference, and (the
 // _CPU_ form) the native backend our own CPU kernel.

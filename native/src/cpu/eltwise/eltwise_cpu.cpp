@@ -4,10 +4,10 @@
 // functions element by element.
 #include "core/train_ops.h"
 #include "cpu/isa_clones.h"
+#include "cpu/parallel.h"
 
 #include <algorithm>
 #include <cmath>
-#include <omp.h>
 
 namespace dk {
 
@@ -74,30 +74,14 @@ void backward_chunk(int alg, float alpha, float *dx, const float *dy, const floa
     }
 }
 
-// Runs chunk(begin, count) over [0, n) in contiguous per-thread pieces of whole cache lines;
-// small tensors stay on the calling thread (a parallel region costs more than they do).
-template <class F>
-void split(int64_t n, F chunk) {
-    constexpr int64_t kSerialBelow = 1 << 15, kLine = 16;
-    if (n < kSerialBelow) {
-        chunk(0, n);
-        return;
-    }
-#pragma omp parallel
-    {
-        const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-        const int64_t per = (n / nt + kLine - 1) / kLine * kLine;
-        const int64_t begin = std::min(n, t * per), end = std::min(n, begin + per);
-        if (end > begin) chunk(begin, end - begin);
-    }
-}
+constexpr int64_t kSerialBelow = 1 << 15;
 
 void eltwise_forward_cpu(const EltwiseArgs &a) {
-    split(a.d.n, [&](int64_t b, int64_t n) { forward_chunk(a.d.alg, a.d.alpha, a.y + b, a.x + b, n); });
+    parallel_chunks(a.d.n, kSerialBelow, [&](int64_t b, int64_t n) { forward_chunk(a.d.alg, a.d.alpha, a.y + b, a.x + b, n); });
 }
 
 void eltwise_backward_cpu(const EltwiseArgs &a) {
-    split(a.d.n, [&](int64_t b, int64_t n) { backward_chunk(a.d.alg, a.d.alpha, a.y + b, a.x + b, a.x2 + b, n); });
+    parallel_chunks(a.d.n, kSerialBelow, [&](int64_t b, int64_t n) { backward_chunk(a.d.alg, a.d.alpha, a.y + b, a.x + b, a.x2 + b, n); });
 }
 
 bool all_eltwise(const dk_eltwise_desc &) { return true; }
