@@ -107,8 +107,10 @@ public final class Trainer {
             History.Epoch e = new History.Epoch(epoch, lossSum / seen, (double) correct / seen, vLoss, vAcc, lr, seconds, seen / seconds);
             history.add(e);
             if (log != null)
-                log.printf(Locale.ROOT, "epoch %2d  train loss %.4f acc %.4f  validation loss %.4f acc %.4f  lr %.2e  %.1f s (%.0f samples/s)%n",
-                        epoch, e.trainLoss(), e.trainAccuracy(), vLoss, vAcc, lr, seconds, e.samplesPerSecond());
+                log.printf(Locale.ROOT, "epoch %2d  train loss %.4f acc %.4f  %s  lr %.2e  %.1f s (%.0f samples/s)%n",
+                        epoch, e.trainLoss(), e.trainAccuracy(),
+                        validation == null ? "no validation" : String.format(Locale.ROOT, "validation loss %.4f acc %.4f", vLoss, vAcc),
+                        lr, seconds, e.samplesPerSecond());
             if (validation != null && patience > 0) {
                 if (vLoss < best) {
                     best = vLoss;
