@@ -209,12 +209,14 @@ float *scratch(size_t floats) {
 // op(B) packed once for every call of dk_matmul_packed_b: for each k block of kc rows (the
 // kernels' KC, the last one shorter), the micro-panels of NR columns, each kc x NR, padded with
 // zero columns to a multiple of NR. The layout belongs to `kernels`, fixed for the process.
+// For the onednn backend, `onednn` holds B in oneDNN's own layout instead (data is null).
 struct dk_packed_matrix {
     static constexpr uint64_t kMagic = 0x646b2d7061636b42ull; // "dk-packB"
     uint64_t magic;
     int64_t k, n, n_padded;
     const dk::gemm::Kernels *kernels;
     float *data;
+    dk::OnednnPackedB *onednn = nullptr;
 
     // The B block of k block p0 (a multiple of KC) starting at column j0 (a multiple of NR).
     const float *block(int64_t p0, int64_t j0) const {
@@ -465,34 +467,77 @@ extern const MatmulBatchedImpl matmul_batched_gemm = {
 
 // ---- B packed once: the C ABI ------------------------------------------------------------------
 
+#include "core/backend.h"
+
+namespace dk::gemm {
+namespace {
+
+dk_packed_matrix *pack_b_native(int64_t k, int64_t n, int32_t trans_b, const float *b, int64_t ldb) {
+    const Kernels &K = kernels();
+    const int64_t n_padded = ceil_div(n, K.nr) * K.nr;
+    int64_t floats;
+    if (__builtin_mul_overflow(k, n_padded, &floats) || floats > INT64_MAX / 8)
+        fail(DK_INVALID_ARGUMENT, format("k (%lld) x n (%lld) is too large to pack", (long long)k, (long long)n));
+    auto *pm = new dk_packed_matrix{dk_packed_matrix::kMagic, k, n, n_padded, &K, nullptr};
+    if (floats > 0) {
+        pm->data = static_cast<float *>(std::aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64));
+        if (!pm->data) {
+            delete pm;
+            fail(DK_OUT_OF_MEMORY, format("out of memory packing a %lld x %lld matrix", (long long)k, (long long)n));
+        }
+    }
+    const int64_t panels = n_padded / K.nr;
+    ThreadLease lease;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int64_t p0 = 0; p0 < k; p0 += K.kc)
+        for (int64_t q = 0; q < panels; ++q) {
+            const int64_t kc = std::min(K.kc, k - p0), j0 = q * K.nr;
+            pack_b_block(b, ldb, trans_b != 0, K.nr, n, p0, j0, kc, 1, const_cast<float *>(pm->block(p0, j0)));
+        }
+    return pm;
+}
+
+} // namespace
+} // namespace dk::gemm
+
 extern "C" dk_status dk_sgemm_pack_b(dk_packed_matrix **out, int64_t k, int64_t n, int32_t trans_b, const float *b,
                                      int64_t ldb, int64_t b_len) {
     return dk::guarded([&] {
         if (!out) dk::fail(DK_NULL_POINTER, "out must not be null");
         *out = nullptr;
         dk::check_pack_b(k, n, trans_b, b, ldb, b_len);
-        const dk::gemm::Kernels &K = dk::gemm::kernels();
-        const int64_t n_padded = dk::gemm::ceil_div(n, K.nr) * K.nr;
-        int64_t floats;
-        if (__builtin_mul_overflow(k, n_padded, &floats) || floats > INT64_MAX / 8)
-            dk::fail(DK_INVALID_ARGUMENT, dk::format("k (%lld) x n (%lld) is too large to pack", (long long)k, (long long)n));
-        auto *pm = new dk_packed_matrix{dk_packed_matrix::kMagic, k, n, n_padded, &K, nullptr};
-        if (floats > 0) {
-            pm->data = static_cast<float *>(std::aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64));
-            if (!pm->data) {
-                delete pm;
-                dk::fail(DK_OUT_OF_MEMORY, dk::format("out of memory packing a %lld x %lld matrix", (long long)k, (long long)n));
-            }
+        *out = dk::gemm::pack_b_native(k, n, trans_b, b, ldb);
+    });
+}
+
+extern "C" dk_status dk_matmul_pack_b(dk_backend backend, dk_packed_matrix **out, int64_t m, int64_t k, int64_t n,
+                                      int32_t trans_b, const float *b, int64_t ldb, int64_t b_len) {
+    return dk::guarded([&] {
+        if (!out) dk::fail(DK_NULL_POINTER, "out must not be null");
+        *out = nullptr;
+        if (m < 1) dk::fail(DK_INVALID_ARGUMENT, dk::format("m must be >= 1, got %lld", (long long)m));
+        dk::check_pack_b(k, n, trans_b, b, ldb, b_len);
+        dk::require_backend(backend);
+        if (backend == DK_BACKEND_NATIVE) {
+            *out = dk::gemm::pack_b_native(k, n, trans_b, b, ldb);
+            return;
         }
-        const int64_t panels = n_padded / K.nr;
-        dk::ThreadLease lease;
-#pragma omp parallel for collapse(2) schedule(static)
-        for (int64_t p0 = 0; p0 < k; p0 += K.kc)
-            for (int64_t q = 0; q < panels; ++q) {
-                const int64_t kc = std::min(K.kc, k - p0), j0 = q * K.nr;
-                dk::gemm::pack_b_block(b, ldb, trans_b != 0, K.nr, n, p0, j0, kc, 1, const_cast<float *>(pm->block(p0, j0)));
+#ifdef DK_HAVE_ONEDNN
+        if (backend == DK_BACKEND_ONEDNN) {
+            auto *pm = new dk_packed_matrix{dk_packed_matrix::kMagic, k, n, n, nullptr, nullptr};
+            try {
+                dk::ThreadLease lease;
+                pm->onednn = dk::onednn_pack_b(m, k, n, trans_b != 0, b, ldb);
+            } catch (...) {
+                delete pm;
+                throw;
             }
-        *out = pm;
+            *out = pm;
+            return;
+        }
+#endif
+        dk::fail(DK_UNSUPPORTED, dk::format("backend %d cannot pack b: packing is a feature of the native and onednn "
+                                            "backends", static_cast<int>(backend)));
     });
 }
 
@@ -500,6 +545,9 @@ extern "C" void dk_packed_matrix_free(dk_packed_matrix *p) {
     if (!p || p->magic != dk_packed_matrix::kMagic) return;
     p->magic = 0;
     std::free(p->data);
+#ifdef DK_HAVE_ONEDNN
+    if (p->onednn) dk::onednn_packed_b_free(p->onednn);
+#endif
     delete p;
 }
 
@@ -512,20 +560,34 @@ extern "C" dk_status dk_packed_matrix_shape(const dk_packed_matrix *p, int64_t *
     });
 }
 
-extern "C" dk_status dk_matmul_packed_b(const dk_matmul_desc *desc, float *c, int64_t c_len, const float *a,
-                                        int64_t a_len, const dk_packed_matrix *b) {
+extern "C" dk_status dk_matmul_packed_b_fused(const dk_matmul_desc *desc, float *c, int64_t c_len, const float *a,
+                                              int64_t a_len, const dk_packed_matrix *b, const float *bias,
+                                              int64_t bias_len, int32_t activation) {
     return dk::guarded([&] {
         if (!b) dk::fail(DK_NULL_POINTER, "b (the packed matrix) must not be null");
         if (b->magic != dk_packed_matrix::kMagic) dk::fail(DK_INVALID_ARGUMENT, "b is not a live packed matrix (freed?)");
-        dk::check_matmul_packed_b(desc, c, c_len, a, a_len, b->k, b->n);
+        dk::check_matmul_packed_b(desc, c, c_len, a, a_len, b->k, b->n, bias, bias_len, activation);
         const dk_matmul_desc &d = *desc;
         if (d.m == 0 || d.n == 0) return;
-        if (d.k == 0 || d.alpha == 0.0f) {
+        if (d.k == 0 || d.alpha == 0.0f) { // C = act(beta * C + bias)
             dk::scale_c(d, c);
+            dk::bias_activation(c, d.ldc, d.m, d.n, bias, activation);
             return;
         }
         dk::ThreadLease lease;
-        const dk::gemm::Problem P = dk::gemm::problem(d, c, a, nullptr);
+#ifdef DK_HAVE_ONEDNN
+        if (b->onednn) {
+            dk::onednn_matmul_packed_b(*b->onednn, d, c, a, bias, activation);
+            return;
+        }
+#endif
+        dk::gemm::Problem P = dk::gemm::problem(d, c, a, nullptr);
+        P.bias = bias, P.act = activation;
         dk::gemm::gemm_packed(*b->kernels, P, b, dk::gemm::lease_threads());
     });
+}
+
+extern "C" dk_status dk_matmul_packed_b(const dk_matmul_desc *desc, float *c, int64_t c_len, const float *a,
+                                        int64_t a_len, const dk_packed_matrix *b) {
+    return dk_matmul_packed_b_fused(desc, c, c_len, a, a_len, b, nullptr, 0, DK_ACTIVATION_NONE);
 }
