@@ -152,8 +152,9 @@ void pack_a_panel(const Problem &P, int mr, int64_t i0, int64_t p0, int m_r, int
 // `panels` kc x NR micro-panels of op(B) from (p0, j0), one after the other; columns past n are
 // zero. A row-major B is read row by row across the whole block (long contiguous runs instead of
 // one short run per page), a transposed B panel by panel along k.
-void pack_b_block(const float *b, int64_t ldb, bool tb, int nr, int64_t n, int64_t p0, int64_t j0, int64_t kc,
-                  int64_t panels, float *dst) {
+void pack_b_block(const Kernels &K, const float *b, int64_t ldb, bool tb, int64_t n, int64_t p0, int64_t j0,
+                  int64_t kc, int64_t panels, float *dst) {
+    const int nr = K.nr;
     for (int64_t q = 0; q < panels; ++q) {
         const int64_t jq = j0 + q * nr;
         const int n_r = static_cast<int>(std::min<int64_t>(nr, n - jq));
@@ -166,6 +167,10 @@ void pack_b_block(const float *b, int64_t ldb, bool tb, int nr, int64_t n, int64
     if (tb) return;
     const int64_t full = std::min(panels, (n - j0) / nr); // panels without a column tail
     const int64_t run = full * nr; // floats per row of the block
+    if (K.copy_b) {
+        if (full > 0) K.copy_b(b + p0 * ldb + j0, ldb, kc, full, dst);
+        return;
+    }
     for (int64_t p = 0; p < kc; ++p) {
         const float *s = b + (p0 + p) * ldb + j0;
         float *d = dst + p * nr;
@@ -231,6 +236,9 @@ namespace {
 
 // ---- the packed path ------------------------------------------------------------------------
 
+// Up to this n, B is packed by the multiply itself (see multiply_block).
+constexpr int64_t kFoldPackingMaxN = 512;
+
 // Columns [jp0, jp1) (in B micro-panels) of rows [ir0, ir1) (in A micro-panels) of the current
 // A block, for k block pc: packs each NC-wide B block (or points into the pre-packed B) and runs
 // the microkernel over it, A micro-panel by A micro-panel.
@@ -240,22 +248,35 @@ void multiply_block(const Kernels &K, const Problem &P, const dk_packed_matrix *
     const int mr = K.mr, nr = K.nr;
     const Epilogue e{P.alpha, pc == 0 ? P.beta : 1.0f};
     const bool post = P.has_post() && pc + kc == P.k; // bias and activation after the last k block
+    // B packed by the first A micro-panel's multiply (PackingKernel) instead of a separate pass;
+    // for narrow products, where that pass is several percent of the time and B's rows are short
+    // (a panel read along k then touches few pages).
+    const bool fold = !packed_b && !P.tb && K.packing && P.n <= kFoldPackingMaxN;
+    const int64_t rs_a = a_block ? 1 : P.lda, cs_a = a_block ? mr : 1; // op(A)(i, p) of a micro-panel
     for (int64_t jp = jp0; jp < jp1; jp += K.nc / nr) {
         const int64_t panels = std::min(K.nc / nr, jp1 - jp), j0 = jp * nr;
         const float *bb = b_block;
         if (packed_b)
             bb = packed_b->block(pc, j0);
-        else
-            pack_b_block(P.b, P.ldb, P.tb, nr, P.n, pc, j0, kc, panels, b_block);
+        else if (!fold)
+            pack_b_block(K, P.b, P.ldb, P.tb, P.n, pc, j0, kc, panels, b_block);
+        else if (j0 + panels * nr > P.n) // the column tail panel: packed (zero-padded) beforehand
+            pack_straight(P.b + pc * P.ldb + j0 + (panels - 1) * nr, P.ldb,
+                          static_cast<int>(P.n - j0 - (panels - 1) * nr), kc, b_block + (panels - 1) * kc * nr, nr);
         for (int64_t ir = ir0; ir < ir1; ++ir) {
             const int64_t i0 = ic + ir * mr;
             const int m_r = static_cast<int>(std::min<int64_t>(mr, P.m - i0));
-            const float *ap = a_block + ir * mr * kc;
+            const float *ap = a_block ? a_block + ir * mr * kc : P.a + i0 * P.lda + pc;
             for (int64_t q = 0; q < panels; ++q) {
                 const int64_t jq = j0 + q * nr;
                 const int n_r = static_cast<int>(std::min<int64_t>(nr, P.n - jq));
                 float *c = P.c + i0 * P.ldc + jq;
-                K.packed(kc, ap, bb + q * kc * nr, c, P.ldc, m_r, n_r, e);
+                if (fold && ir == ir0 && n_r == nr)
+                    K.packing(kc, ap, rs_a, cs_a, P.b + pc * P.ldb + jq, P.ldb, b_block + q * kc * nr, c, P.ldc, m_r, e);
+                else if (a_block)
+                    K.packed(kc, ap, bb + q * kc * nr, c, P.ldc, m_r, n_r, e);
+                else // A read in place (a_in_place): rows of op(A) = rows of A
+                    K.direct(kc, ap, P.lda, 1, bb + q * kc * nr, nr, c, P.ldc, m_r, n_r, e);
                 if (post) bias_activation(c, P.ldc, m_r, n_r, P.bias ? P.bias + jq : nullptr, P.act); // tile still in L1
             }
         }
@@ -272,9 +293,10 @@ void run_alone(const Kernels &K, const Problem &P, const dk_packed_matrix *packe
         const int64_t mc = std::min(K.mc, P.m - ic), row_panels = ceil_div(mc, mr);
         for (int64_t pc = 0; pc < P.k; pc += K.kc) {
             const int64_t kc = std::min(K.kc, P.k - pc);
-            for (int64_t r = 0; r < row_panels; ++r)
-                pack_a_panel(P, mr, ic + r * mr, pc, static_cast<int>(std::min<int64_t>(mr, mc - r * mr)), kc,
-                             a_block + r * mr * kc);
+            if (a_block)
+                for (int64_t r = 0; r < row_panels; ++r)
+                    pack_a_panel(P, mr, ic + r * mr, pc, static_cast<int>(std::min<int64_t>(mr, mc - r * mr)), kc,
+                                 a_block + r * mr * kc);
             multiply_block(K, P, packed_b, a_block, b_block, ic, pc, kc, 0, row_panels, jp0, jp1);
         }
     }
@@ -329,12 +351,48 @@ void run_shared(const SharedPlan &plan, int tid) {
 // cheaper than a barrier per k block, which on a busy machine costs a scheduler time slice.
 constexpr int64_t kPrivateAMaxM = 64;
 
+// Whether the microkernel reads a row-major A where it is instead of a packed copy. Packing A
+// transposes it (row-major A is stored along k, a micro-panel along m) and costs m x k per k
+// block, amortized over n: at n = 256 it is several percent of the product, the gap to oneDNN at
+// the small squares. Unpacked, the 12 rows of an A micro-panel are 12 streams a leading dimension
+// apart; when that is a multiple of 4 KiB they all fall into one set of the 12-way L1d and evict
+// each other (and the B lines), so those leading dimensions keep packing, as do wide products
+// where packing is amortized anyway.
+bool a_in_place(const Kernels &K, const Problem &P) {
+    return K.direct && !P.ta && P.n <= 512 && P.m > kPrivateAMaxM && P.lda % 1024 != 0;
+}
+
 // `threads`: at most the ThreadLease's count.
 void gemm_packed(const Kernels &K, const Problem &P, const dk_packed_matrix *packed_b, int threads) {
     const int64_t col_panels = ceil_div(P.n, K.nr), nc_panels = K.nc / K.nr;
     const int64_t mc = std::min(K.mc, ceil_div(P.m, K.mr) * K.mr), kc = std::min(K.kc, P.k);
-    const int64_t a_floats = (mc * kc + 15) / 16 * 16; // 64-byte multiples
+    const bool in_place = a_in_place(K, P);
+    const int64_t a_floats = in_place ? 0 : (mc * kc + 15) / 16 * 16; // 64-byte multiples
     const int64_t b_floats = packed_b ? 0 : K.kc * K.nc;
+    if (in_place) {
+        // No shared A block, so no barrier: threads take column units (each packs its own B).
+        threads = static_cast<int>(std::min<int64_t>(threads, col_panels));
+        float *buf = b_floats ? scratch(static_cast<size_t>(b_floats * threads)) : nullptr;
+        if (threads <= 1) {
+            run_alone(K, P, packed_b, nullptr, buf, 0, col_panels);
+            return;
+        }
+        const int64_t unit = std::max<int64_t>(1, ceil_div(col_panels, 2 * static_cast<int64_t>(threads)));
+        const int64_t units = ceil_div(col_panels, unit);
+#pragma omp parallel num_threads(threads)
+        {
+#ifdef _OPENMP
+            const int t = omp_get_thread_num();
+#else
+            const int t = 0;
+#endif
+#pragma omp for schedule(dynamic, 1)
+            for (int64_t u = 0; u < units; ++u)
+                run_alone(K, P, packed_b, nullptr, buf ? buf + t * b_floats : nullptr, u * unit,
+                          std::min(col_panels, (u + 1) * unit));
+        }
+        return;
+    }
     if (threads > 1 && (P.m <= kPrivateAMaxM || col_panels < threads)) {
         threads = static_cast<int>(std::min<int64_t>(threads, col_panels));
         if (P.m * P.n * P.k < int64_t(1) << 22) threads = 1; // under 8 MFLOP: not worth a parallel region
@@ -492,7 +550,7 @@ dk_packed_matrix *pack_b_native(int64_t k, int64_t n, int32_t trans_b, const flo
     for (int64_t p0 = 0; p0 < k; p0 += K.kc)
         for (int64_t q = 0; q < panels; ++q) {
             const int64_t kc = std::min(K.kc, k - p0), j0 = q * K.nr;
-            pack_b_block(b, ldb, trans_b != 0, K.nr, n, p0, j0, kc, 1, const_cast<float *>(pm->block(p0, j0)));
+            pack_b_block(K, b, ldb, trans_b != 0, n, p0, j0, kc, 1, const_cast<float *>(pm->block(p0, j0)));
         }
     return pm;
 }
