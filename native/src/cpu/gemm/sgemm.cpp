@@ -305,24 +305,26 @@ void run_alone(const Kernels &K, const Problem &P, const dk_packed_matrix *packe
 // Threads sharing one A block. Every thread runs the same ic and pc loops and shares the two
 // worksharing loops inside. The A block is double-buffered, so one barrier per k block is enough:
 // the one after packing, which also proves every thread has finished with the buffer the next
-// packing overwrites (it was used two blocks ago). Work units (unit_panels B micro-panels x a row
-// range) are handed out dynamically: on a shared machine a thread that loses its core for a while
-// takes fewer of them.
+// packing overwrites (it was used two blocks ago). Work units (a column range x a row range) are
+// handed out dynamically: on a shared machine a thread that loses its core for a while takes fewer
+// of them. The column ranges split the B micro-panels evenly into a multiple of the thread count,
+// so that on a quiet machine every thread gets the same work between two barriers (7 units of 10
+// panels for 64 panels, as before, left one thread idle for a seventh of each k block).
 struct SharedPlan {
     const Kernels &K;
     const Problem &P;
     const dk_packed_matrix *packed_b;
     float *a_blocks[2]; // MC x KC each, alternating between k blocks
     float *b_blocks;    // one KC x NC block per thread
-    int64_t unit_panels; // B micro-panels per work unit, <= NC / NR
-    int64_t row_chunks;  // row ranges per column unit (1 unless n is narrow)
+    int64_t col_units;  // column ranges: unit c has B micro-panels [c * col_panels / col_units, (c + 1) * ...)
+    int64_t row_chunks; // row ranges per column unit (1 unless n is narrow)
 };
 
 void run_shared(const SharedPlan &plan, int tid) {
     const Kernels &K = plan.K;
     const Problem &P = plan.P;
     const int mr = K.mr;
-    const int64_t col_panels = ceil_div(P.n, K.nr), col_units = ceil_div(col_panels, plan.unit_panels);
+    const int64_t col_panels = ceil_div(P.n, K.nr), col_units = plan.col_units;
     float *b_block = plan.b_blocks + static_cast<int64_t>(tid) * K.kc * K.nc;
     int phase = 0;
     for (int64_t ic = 0; ic < P.m; ic += K.mc) {
@@ -337,11 +339,11 @@ void run_shared(const SharedPlan &plan, int tid) {
                              a_block + r * mr * kc);
 #pragma omp for schedule(dynamic, 1) nowait
             for (int64_t u = 0; u < units; ++u) {
-                const int64_t jp = u / plan.row_chunks * plan.unit_panels;
+                const int64_t cu = u / plan.row_chunks;
+                const int64_t jp0 = cu * col_panels / col_units, jp1 = (cu + 1) * col_panels / col_units;
                 const int64_t ir0 = u % plan.row_chunks * chunk, ir1 = std::min(row_panels, ir0 + chunk);
-                if (ir0 < ir1)
-                    multiply_block(K, P, plan.packed_b, a_block, b_block, ic, pc, kc, ir0, ir1, jp,
-                                   std::min(col_panels, jp + plan.unit_panels));
+                if (ir0 < ir1 && jp0 < jp1)
+                    multiply_block(K, P, plan.packed_b, a_block, b_block, ic, pc, kc, ir0, ir1, jp0, jp1);
             }
         }
     }
@@ -429,13 +431,14 @@ void gemm_packed(const Kernels &K, const Problem &P, const dk_packed_matrix *pac
     // down, but no narrower than 4 B micro-panels unless n itself is that narrow (an A micro-panel,
     // loaded into L1, should serve several); when n is too narrow for a unit per thread, row ranges.
     const int64_t want_units = 3 * static_cast<int64_t>(threads);
-    int64_t unit_panels = std::max(col_panels / want_units, std::min<int64_t>(4, ceil_div(col_panels, threads)));
-    unit_panels = std::max<int64_t>(1, std::min(unit_panels, nc_panels));
+    int64_t col_units = std::max(want_units, ceil_div(col_panels, nc_panels)); // at most NC wide
+    col_units = std::min(col_units, std::max<int64_t>(1, col_panels / 4));      // at least 4 panels wide
+    if (col_units >= threads) col_units = ceil_div(col_units, threads) * threads; // a multiple of threads
+    col_units = std::max<int64_t>(1, std::min(col_units, col_panels));
     int64_t row_chunks = 1;
-    const int64_t col_units = ceil_div(col_panels, unit_panels);
     if (col_units < threads) row_chunks = std::min(ceil_div(want_units, col_units), ceil_div(mc, K.mr));
     float *buf = scratch(static_cast<size_t>(2 * a_floats + b_floats * threads));
-    const SharedPlan plan{K, P, packed_b, {buf, buf + a_floats}, buf + 2 * a_floats, unit_panels, row_chunks};
+    const SharedPlan plan{K, P, packed_b, {buf, buf + a_floats}, buf + 2 * a_floats, col_units, row_chunks};
 #pragma omp parallel num_threads(threads)
     {
 #ifdef _OPENMP
