@@ -31,10 +31,17 @@
 // or 512 and NC 192 or 768 were no better at 1024 and 2048 (within this shared machine's noise).
 // sgemm_avx2_6x16 (16 ymm registers) uses KC = 256 for the 32 KiB L1d of AVX2-era cores (a 6 KiB
 // A micro-panel, 16 KiB B micro-panels), the same NC and MC; the generic kernel smaller blocks.
+// Narrow products (n <= 512, the squares up to 512 and Linear layers of that width) skip both
+// packing passes where they can: a row-major A is read in place by the direct kernel (unless its
+// leading dimension is a multiple of 4 KiB, which would put the 12 rows in one L1 set), and each B
+// micro-panel is packed by the multiply of the first A micro-panel that uses it (PackingKernel:
+// the B loads are hidden behind that tile's FMAs; the separate pass was 3-4% of a 256^3 product).
 // Threads (the ThreadLease's count): with m > 64 they share the A block, packed by all of them,
 // double-buffered so that one barrier per k block suffices, and take work units of B micro-panel
-// columns (each packs its own B block into its own L2) from a dynamic schedule, so a thread that
-// loses its core on a busy machine takes fewer units instead of stalling the other. With m <= 64
+// columns (each packs its own B block into its own L2; an even split into a multiple of the thread
+// count) from a dynamic schedule, so a thread that loses its core on a busy machine takes fewer
+// units instead of stalling the other. With A read in place there is no shared block and no
+// barrier: threads take column units with the whole loop nest. With m <= 64
 // (inference batches) the threads take whole column units from a dynamic schedule and pack the
 // small A themselves: no barrier at all. Narrow n splits rows as well.
 #include "cpu/gemm/gemm.h"
