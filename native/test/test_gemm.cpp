@@ -182,6 +182,9 @@ void sweep_blocks(bool (*run)(const Case &, std::mt19937 &)) {
         {257, 263, 1201, false, false, 1, 0, 0},   // k over 3 KC blocks: beta applied once
         {1, 2053, 409, false, false, 1, 0, 0},     // one row (small-m path)
         {29, 1000, 1000, false, false, 1, 0, 0},   // small m, large n and k
+        {40, 497, 700, false, false, 1, 0, 0},     // small m, n <= 512: B packed inside the multiply
+        {300, 256, 300, false, false, 1, 0, 0},    // n <= 512: A in place (or packed), whole B panels only
+        {97, 480, 1024, false, false, 1, 0, 0},    // lda = 1024 floats (4 KiB): A packed, B packed in the multiply
     };
     for (int threads : {1, 2, 3}) {
         Threads scoped(threads);
