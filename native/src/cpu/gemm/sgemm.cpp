@@ -360,13 +360,13 @@ void run_shared(const SharedPlan &plan, int tid) {
 // cheaper than a barrier per k block, which on a busy machine costs a scheduler time slice.
 constexpr int64_t kPrivateAMaxM = 64;
 
-// Whether the microkernel reads a row-major A where it is instead of a packed copy. Packing A
-// transposes it (row-major A is stored along k, a micro-panel along m) and costs m x k per k
-// block, amortized over n: at n = 256 it is several percent of the product, the gap to oneDNN at
-// the small squares. Unpacked, the 12 rows of an A micro-panel are 12 streams a leading dimension
-// apart; when that is a multiple of 4 KiB they all fall into one set of the 12-way L1d and evict
-// each other (and the B lines), so those leading dimensions keep packing, as do wide products
-// where packing is amortized anyway.
+// Whether the microkernel reads a row-major A where it is instead of a packed copy. On one thread
+// this measured no faster than packing A at 256-512 (within the noise: the transposing copy is
+// about 1.5% there); what it buys is that threads need no shared A block, hence no barrier per k
+// block, which on this busy 2-core machine costs a time slice whenever the other thread is
+// preempted. Unpacked, the 12 rows of an A micro-panel are 12 streams a leading dimension apart;
+// when that is a multiple of 4 KiB they all fall into one set of the 12-way L1d and evict each
+// other (and the B lines), so those leading dimensions keep packing, as do wide products.
 bool a_in_place(const Kernels &K, const Problem &P) {
     return K.direct && !P.ta && P.n <= 512 && P.m > kPrivateAMaxM && P.lda % 1024 != 0;
 }
@@ -381,6 +381,7 @@ void gemm_packed(const Kernels &K, const Problem &P, const dk_packed_matrix *pac
     if (in_place) {
         // No shared A block, so no barrier: threads take column units (each packs its own B).
         threads = static_cast<int>(std::min<int64_t>(threads, col_panels));
+        if (P.m * P.n * P.k < int64_t(1) << 22) threads = 1; // under 8 MFLOP: not worth a parallel region
         float *buf = b_floats ? scratch(static_cast<size_t>(b_floats * threads)) : nullptr;
         if (threads <= 1) {
             run_alone(K, P, packed_b, nullptr, buf, 0, col_panels);
