@@ -2,8 +2,8 @@
 // PACKED=1, B packed once for each: dk_matmul_pack_b) alternate shape by shape, each timed by its
 // median over a few repetitions, so that both see the same minutes of load. Not a JMH benchmark
 // and not the figures of record (those come from ci/bench-matmul.sh); C row-major, beta = 0.
-//   g++ -O2 -std=c++17 -Inative/include bench/native/gemm_compare.cpp -L<dir of libdeepkern.so> \
-//       -ldeepkern -Wl,-rpath,<that dir> -Wl,-rpath-link,<dir of libdnnl.so.3> -o gemm_compare
+//   g++ -O2 -std=c++17 -Inative/include bench/native/gemm_compare.cpp -L<dir of libdeepkern.so>
+//       -ldeepkern -Wl,-rpath,<that dir> -Wl,-rpath-link,<dir of libdnnl.so.3> -o gemm_compare   (one line)
 //   LD_LIBRARY_PATH=<dir of libdnnl.so.3> OMP_WAIT_POLICY=passive ./gemm_compare 1 256x256x256 2048x2048x2048
 #include "deepkern.h"
 
