@@ -172,6 +172,23 @@ DK_API dk_status dk_matmul_packed_b(const dk_matmul_desc *desc, float *c, int64_
 DK_API dk_status dk_packed_matrix_shape(const dk_packed_matrix *p, int64_t *k, int64_t *n);
 DK_API void dk_packed_matrix_free(dk_packed_matrix *p);
 
+/* B packed once for a backend, and the product with a fused epilogue (a Linear layer at
+ * inference: y = act(x W^T + bias) with W^T packed once).
+ * dk_matmul_pack_b is dk_sgemm_pack_b for `backend`: DK_BACKEND_NATIVE packs for the native GEMM
+ * (m is not used; the same as dk_sgemm_pack_b); DK_BACKEND_ONEDNN reorders B once into the weight
+ * layout oneDNN's matmul primitive chooses (format_tag::any) for products with m rows of A, the
+ * baseline "oneDNN with pre-packed weights". m >= 1. Other backends: DK_UNSUPPORTED.
+ * dk_matmul_packed_b_fused: C = act(alpha * op(A) * B + beta * C + bias), bias n floats added to
+ * every row or NULL with bias_len 0, act a dk_activation applied last; otherwise as
+ * dk_matmul_packed_b, which is this function with no bias and DK_ACTIVATION_NONE. A B packed for
+ * oneDNN takes alpha != 1 only without a bias, and a product with another m only where oneDNN has
+ * a kernel for the packed layout (DK_UNSUPPORTED otherwise). */
+DK_API dk_status dk_matmul_pack_b(dk_backend backend, dk_packed_matrix **out, int64_t m, int64_t k, int64_t n,
+                                  int32_t trans_b, const float *b, int64_t ldb, int64_t b_len);
+DK_API dk_status dk_matmul_packed_b_fused(const dk_matmul_desc *desc, float *c, int64_t c_len,
+                                          const float *a, int64_t a_len, const dk_packed_matrix *b,
+                                          const float *bias, int64_t bias_len, int32_t activation);
+
 /* ---- attention: out = softmax(q k^T * scale + mask) v, with dropout on the probabilities ------
  * Layout: contiguous row-major [batch, heads, seq, head_dim] (no strides):
  *   q, out, dq, dout  [batch, q_heads,  q_seq,  head_dim]

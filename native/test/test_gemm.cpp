@@ -33,6 +33,8 @@ std::string describe(const Case &c) {
 struct Operands {
     dk_matmul_desc d{};
     std::vector<float> a, b, c, c0;
+    std::vector<float> bias; // empty: none (the fused epilogue's bias, n floats)
+    int32_t act = DK_ACTIVATION_NONE;
 };
 
 Operands make(const Case &x, std::mt19937 &rng) {
@@ -78,6 +80,10 @@ bool verify(const Case &x, const Operands &o, const char *what) {
             }
             double want = x.alpha * acc;
             if (x.beta != 0.0f) want += static_cast<double>(x.beta) * before;
+            if (!o.bias.empty()) want += o.bias[j];
+            if (o.act == DK_ACTIVATION_RELU) want = std::fmax(want, 0.0);
+            if (o.act == DK_ACTIVATION_GELU)
+                want = 0.5 * want * (1 + std::tanh(std::sqrt(2 / M_PI) * (want + 0.044715 * want * want * want)));
             const double tol = 1e-5 + 2e-6 * std::sqrt(static_cast<double>(x.k) + 1) * (std::fabs(x.alpha) * mag + 1);
             const double err = std::fabs(got - want);
             if (!(err <= tol)) ++bad, worst = std::isnan(err) ? INFINITY : std::fmax(worst, err / tol);
@@ -110,6 +116,32 @@ bool run_packed(const Case &x, std::mt19937 &rng) {
     if (!CHECK_MSG(st == DK_OK, dk_last_error())) return false;
     return verify(x, o, "dk_matmul_packed_b");
 }
+
+// B packed once for `backend`, then the product with a fused epilogue: a bias (on most cases) and
+// each activation in turn.
+bool run_packed_fused_on(dk_backend backend, const Case &x, std::mt19937 &rng) {
+    Operands o = make(x, rng);
+    static int32_t next_act = 0;
+    o.act = next_act++ % 3;
+    // oneDNN's packed path takes alpha != 1 only without a bias (deepkern.h)
+    if (next_act % 4 != 0 && (backend == DK_BACKEND_NATIVE || x.alpha == 1.0f)) {
+        std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+        o.bias.resize(x.n);
+        for (float &f : o.bias) f = dist(rng);
+    }
+    dk_packed_matrix *pb = nullptr;
+    if (!CHECK_MSG(dk_matmul_pack_b(backend, &pb, x.m, x.k, x.n, x.tb, o.b.data(), o.d.ldb, o.b.size()) == DK_OK,
+                   dk_last_error()))
+        return false;
+    const dk_status st = dk_matmul_packed_b_fused(&o.d, o.c.data(), o.c.size(), o.a.data(), o.a.size(), pb,
+                                                  o.bias.empty() ? nullptr : o.bias.data(), o.bias.size(), o.act);
+    dk_packed_matrix_free(pb);
+    if (!CHECK_MSG(st == DK_OK, dk_last_error())) return false;
+    return verify(x, o, backend == DK_BACKEND_NATIVE ? "dk_matmul_packed_b_fused" : "dk_matmul_packed_b_fused (onednn)");
+}
+
+bool run_packed_fused(const Case &x, std::mt19937 &rng) { return run_packed_fused_on(DK_BACKEND_NATIVE, x, rng); }
+bool run_packed_onednn(const Case &x, std::mt19937 &rng) { return run_packed_fused_on(DK_BACKEND_ONEDNN, x, rng); }
 
 // alpha/beta pairs: overwrite (beta = 0 over NaN), accumulate, and general scaling.
 const float kAlphaBeta[][2] = {{1.0f, 0.0f}, {-0.5f, 1.0f}, {2.0f, 0.25f}};
@@ -150,6 +182,9 @@ void sweep_blocks(bool (*run)(const Case &, std::mt19937 &)) {
         {257, 263, 1201, false, false, 1, 0, 0},   // k over 3 KC blocks: beta applied once
         {1, 2053, 409, false, false, 1, 0, 0},     // one row (small-m path)
         {29, 1000, 1000, false, false, 1, 0, 0},   // small m, large n and k
+        {40, 497, 700, false, false, 1, 0, 0},     // small m, n <= 512: B packed inside the multiply
+        {300, 256, 300, false, false, 1, 0, 0},    // n <= 512: A in place (or packed), whole B panels only
+        {97, 480, 1024, false, false, 1, 0, 0},    // lda = 1024 floats (4 KiB): A packed, B packed in the multiply
     };
     for (int threads : {1, 2, 3}) {
         Threads scoped(threads);
@@ -170,6 +205,21 @@ TEST(gemm_tails) { sweep_tails(run_matmul); }
 TEST(gemm_blocks) { sweep_blocks(run_matmul); }
 TEST(gemm_packed_b_tails) { sweep_tails(run_packed); }
 TEST(gemm_packed_b_blocks) { sweep_blocks(run_packed); }
+TEST(gemm_packed_b_fused_tails) { sweep_tails(run_packed_fused); }
+TEST(gemm_packed_b_fused_blocks) { sweep_blocks(run_packed_fused); }
+
+// oneDNN's pre-packed weights (the benchmarks' baseline) through the same entry points; where the
+// onednn backend is not built, packing for it must say so.
+TEST(gemm_packed_b_onednn) {
+    if (dk_backend_check(DK_BACKEND_ONEDNN) != DK_OK) {
+        float b[4] = {1, 2, 3, 4};
+        dk_packed_matrix *pb = nullptr;
+        CHECK(dk_matmul_pack_b(DK_BACKEND_ONEDNN, &pb, 1, 2, 2, 0, b, 2, 4) == DK_UNAVAILABLE && pb == nullptr);
+        return;
+    }
+    sweep_tails(run_packed_onednn);
+    sweep_blocks(run_packed_onednn);
+}
 
 TEST(gemm_packed_b_bad_input) {
     std::vector<float> b(12, 1.0f), a(8, 1.0f), c(6, 0.0f);
@@ -197,7 +247,27 @@ TEST(gemm_packed_b_bad_input) {
     CHECK(dk_matmul_packed_b(&d, c.data(), 6, a.data(), 8, pb) == DK_INVALID_ARGUMENT && mentions("lda"));
     d.lda = 4;
     CHECK(dk_matmul_packed_b(&d, a.data() + 2, 6, a.data(), 8, pb) == DK_INVALID_ARGUMENT && mentions("overlap"));
+    // the fused epilogue's arguments, and packing for a backend
+    std::vector<float> bias(3, 1.0f);
+    CHECK(dk_matmul_packed_b_fused(&d, c.data(), 6, a.data(), 8, pb, bias.data(), 3, 3) == DK_INVALID_ARGUMENT &&
+          mentions("activation"));
+    CHECK(dk_matmul_packed_b_fused(&d, c.data(), 6, a.data(), 8, pb, bias.data(), 2, 0) == DK_INVALID_ARGUMENT &&
+          mentions("bias needs n = 3"));
+    CHECK(dk_matmul_packed_b_fused(&d, c.data(), 6, a.data(), 8, pb, c.data() + 1, 3, 0) == DK_INVALID_ARGUMENT &&
+          mentions("overlap bias"));
+    dk_packed_matrix *other = reinterpret_cast<dk_packed_matrix *>(&b);
+    CHECK(dk_matmul_pack_b(DK_BACKEND_NATIVE, &other, 0, 4, 3, 0, b.data(), 3, 12) == DK_INVALID_ARGUMENT &&
+          mentions("m must be") && !other);
+    CHECK(dk_matmul_pack_b(DK_BACKEND_REF, &other, 2, 4, 3, 0, b.data(), 3, 12) == DK_UNSUPPORTED && !other);
+    CHECK(dk_matmul_pack_b(static_cast<dk_backend>(99), &other, 2, 4, 3, 0, b.data(), 3, 12) == DK_INVALID_ARGUMENT);
     CHECK(std::all_of(c.begin(), c.end(), [](float v) { return v == 0.0f; })); // nothing written on failure
+    // alpha = 0 with the epilogue: C = act(beta * C + bias), A and B not read
+    d.alpha = 0.0f;
+    bias = {-5.0f, 1.0f, 2.0f};
+    CHECK(dk_matmul_packed_b_fused(&d, c.data(), 6, a.data(), 8, pb, bias.data(), 3, DK_ACTIVATION_RELU) == DK_OK &&
+          c[0] == 0.0f && c[1] == 1.0f && c[5] == 2.0f);
+    std::fill(c.begin(), c.end(), 0.0f);
+    d.alpha = 1.0f;
     int64_t k = 0, n = 0;
     CHECK(dk_packed_matrix_shape(pb, &k, &n) == DK_OK && k == 4 && n == 3);
     CHECK(dk_matmul_packed_b(&d, c.data(), 6, a.data(), 8, pb) == DK_OK && c[0] == 4.0f && c[5] == 4.0f);

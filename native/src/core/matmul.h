@@ -29,10 +29,21 @@ void check_matmul(const dk_matmul_desc *d, const float *c, int64_t c_len, const 
                   int64_t a_len, const float *b, int64_t b_len);
 
 // The shape functions of B packed once (dk_sgemm_pack_b) and of a product with it
-// (dk_matmul_packed_b: desc's trans_b and ldb are not used, k and n must match the packed matrix).
+// (dk_matmul_packed_b_fused: desc's trans_b and ldb are not used, k and n must match the packed
+// matrix; bias null or n floats not overlapping C; activation a dk_activation).
 void check_pack_b(int64_t k, int64_t n, int32_t trans_b, const float *b, int64_t ldb, int64_t b_len);
 void check_matmul_packed_b(const dk_matmul_desc *d, const float *c, int64_t c_len, const float *a, int64_t a_len,
-                           int64_t packed_k, int64_t packed_n);
+                           int64_t packed_k, int64_t packed_n, const float *bias = nullptr, int64_t bias_len = 0,
+                           int32_t activation = DK_ACTIVATION_NONE);
+
+// B reordered once into oneDNN's preferred weight layout (dk_matmul_pack_b with DK_BACKEND_ONEDNN;
+// native/src/onednn/matmul_packed_onednn.cpp). Only built with oneDNN.
+struct OnednnPackedB;
+OnednnPackedB *onednn_pack_b(int64_t m, int64_t k, int64_t n, bool trans_b, const float *b, int64_t ldb);
+// C = act(alpha * op(A) * B + beta * C + bias) for a validated descriptor with m, n, k >= 1, alpha != 0.
+void onednn_matmul_packed_b(OnednnPackedB &p, const dk_matmul_desc &d, float *c, const float *a, const float *bias,
+                            int32_t activation);
+void onednn_packed_b_free(OnednnPackedB *p);
 
 // C = beta * C for a validated descriptor whose k == 0 or alpha == 0 (beta == 0 writes zeros
 // without reading C).

@@ -71,7 +71,7 @@ void check_pack_b(int64_t k, int64_t n, int32_t trans_b, const float *b, int64_t
 }
 
 void check_matmul_packed_b(const dk_matmul_desc *d, const float *c, int64_t c_len, const float *a, int64_t a_len,
-                           int64_t packed_k, int64_t packed_n) {
+                           int64_t packed_k, int64_t packed_n, const float *bias, int64_t bias_len, int32_t activation) {
     check_sizes(d);
     if (d->k != packed_k)
         fail(DK_INVALID_ARGUMENT, format("k (%lld) must equal the packed b's k (%lld)", (long long)d->k, (long long)packed_k));
@@ -84,6 +84,13 @@ void check_matmul_packed_b(const dk_matmul_desc *d, const float *c, int64_t c_le
     check_buffer("c", c, c_len, c_need);
     check_buffer("a", a, a_len, a_need);
     if (overlap(c, c_need, a, a_need)) fail(DK_INVALID_ARGUMENT, "c must not overlap a");
+    if (activation < DK_ACTIVATION_NONE || activation > DK_ACTIVATION_GELU)
+        fail(DK_INVALID_ARGUMENT, format("activation must be NONE (0), RELU (1) or GELU (2), got %d", activation));
+    if (bias_len < 0) fail(DK_INVALID_ARGUMENT, format("bias_len must be >= 0, got %lld", (long long)bias_len));
+    if (bias && bias_len < d->n)
+        fail(DK_INVALID_ARGUMENT,
+             format("bias needs n = %lld floats, but its buffer holds %lld", (long long)d->n, (long long)bias_len));
+    if (bias && overlap(c, c_need, bias, d->n)) fail(DK_INVALID_ARGUMENT, "c must not overlap bias");
 }
 
 void check_matmul_batched(const dk_matmul_batched_desc *d, const float *c, int64_t c_len, const float *a,

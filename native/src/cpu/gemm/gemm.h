@@ -34,6 +34,18 @@ using Microkernel = void (*)(int64_t kc, const float *a, const float *b, float *
 using DirectKernel = void (*)(int64_t kc, const float *a, int64_t rs_a, int64_t cs_a, const float *b, int64_t ldb,
                               float *c, int64_t ldc, int m_r, int n_r, const Epilogue &e);
 
+// The tile of the first A micro-panel that meets a B micro-panel, computed while packing that
+// panel: reads the kc x NR panel of a row-major op(B) at b (leading dimension ldb) once, stores
+// its packed copy to bp (the packing pass folded into the multiply, where the loads are hidden
+// behind the FMAs) and computes C as a DirectKernel does, A given by (a, rs_a, cs_a). Whole
+// panels only (NR columns).
+using PackingKernel = void (*)(int64_t kc, const float *a, int64_t rs_a, int64_t cs_a, const float *b, int64_t ldb,
+                               float *bp, float *c, int64_t ldc, int m_r, const Epilogue &e);
+
+// The copy at the heart of packing a row-major op(B): `panels` whole micro-panels of NR columns
+// for kc rows, dst[q * kc * NR + p * NR + j] = src[p * ld + q * NR + j].
+using CopyPanels = void (*)(const float *src, int64_t ld, int64_t kc, int64_t panels, float *dst);
+
 // One ISA's kernels with the block sizes they were tuned for (see sgemm.cpp for the reasoning).
 struct Kernels {
     const char *name;   // e.g. "sgemm_avx512_12x32"
@@ -41,6 +53,8 @@ struct Kernels {
     int64_t kc, mc, nc; // cache blocks: k, rows of op(A) per packed A block, columns per packed B block
     Microkernel packed;
     DirectKernel direct; // null when the ISA has no unpacked path
+    CopyPanels copy_b = nullptr;     // null: the driver's SSE copy
+    PackingKernel packing = nullptr; // null: B is packed in a separate pass
 };
 
 extern const Kernels sgemm_avx512_12x32;

@@ -31,10 +31,17 @@
 // or 512 and NC 192 or 768 were no better at 1024 and 2048 (within this shared machine's noise).
 // sgemm_avx2_6x16 (16 ymm registers) uses KC = 256 for the 32 KiB L1d of AVX2-era cores (a 6 KiB
 // A micro-panel, 16 KiB B micro-panels), the same NC and MC; the generic kernel smaller blocks.
+// Narrow products (n <= 512, the squares up to 512 and Linear layers of that width) skip both
+// packing passes where they can: a row-major A is read in place by the direct kernel (unless its
+// leading dimension is a multiple of 4 KiB, which would put the 12 rows in one L1 set), and each B
+// micro-panel is packed by the multiply of the first A micro-panel that uses it (PackingKernel:
+// the B loads are hidden behind that tile's FMAs; the separate pass was 3-4% of a 256^3 product).
 // Threads (the ThreadLease's count): with m > 64 they share the A block, packed by all of them,
 // double-buffered so that one barrier per k block suffices, and take work units of B micro-panel
-// columns (each packs its own B block into its own L2) from a dynamic schedule, so a thread that
-// loses its core on a busy machine takes fewer units instead of stalling the other. With m <= 64
+// columns (each packs its own B block into its own L2; an even split into a multiple of the thread
+// count) from a dynamic schedule, so a thread that loses its core on a busy machine takes fewer
+// units instead of stalling the other. With A read in place there is no shared block and no
+// barrier: threads take column units with the whole loop nest. With m <= 64
 // (inference batches) the threads take whole column units from a dynamic schedule and pack the
 // small A themselves: no barrier at all. Narrow n splits rows as well.
 #include "cpu/gemm/gemm.h"
@@ -152,8 +159,9 @@ void pack_a_panel(const Problem &P, int mr, int64_t i0, int64_t p0, int m_r, int
 // `panels` kc x NR micro-panels of op(B) from (p0, j0), one after the other; columns past n are
 // zero. A row-major B is read row by row across the whole block (long contiguous runs instead of
 // one short run per page), a transposed B panel by panel along k.
-void pack_b_block(const float *b, int64_t ldb, bool tb, int nr, int64_t n, int64_t p0, int64_t j0, int64_t kc,
-                  int64_t panels, float *dst) {
+void pack_b_block(const Kernels &K, const float *b, int64_t ldb, bool tb, int64_t n, int64_t p0, int64_t j0,
+                  int64_t kc, int64_t panels, float *dst) {
+    const int nr = K.nr;
     for (int64_t q = 0; q < panels; ++q) {
         const int64_t jq = j0 + q * nr;
         const int n_r = static_cast<int>(std::min<int64_t>(nr, n - jq));
@@ -166,6 +174,10 @@ void pack_b_block(const float *b, int64_t ldb, bool tb, int nr, int64_t n, int64
     if (tb) return;
     const int64_t full = std::min(panels, (n - j0) / nr); // panels without a column tail
     const int64_t run = full * nr; // floats per row of the block
+    if (K.copy_b) {
+        if (full > 0) K.copy_b(b + p0 * ldb + j0, ldb, kc, full, dst);
+        return;
+    }
     for (int64_t p = 0; p < kc; ++p) {
         const float *s = b + (p0 + p) * ldb + j0;
         float *d = dst + p * nr;
@@ -209,12 +221,14 @@ float *scratch(size_t floats) {
 // op(B) packed once for every call of dk_matmul_packed_b: for each k block of kc rows (the
 // kernels' KC, the last one shorter), the micro-panels of NR columns, each kc x NR, padded with
 // zero columns to a multiple of NR. The layout belongs to `kernels`, fixed for the process.
+// For the onednn backend, `onednn` holds B in oneDNN's own layout instead (data is null).
 struct dk_packed_matrix {
     static constexpr uint64_t kMagic = 0x646b2d7061636b42ull; // "dk-packB"
     uint64_t magic;
     int64_t k, n, n_padded;
     const dk::gemm::Kernels *kernels;
     float *data;
+    dk::OnednnPackedB *onednn = nullptr;
 
     // The B block of k block p0 (a multiple of KC) starting at column j0 (a multiple of NR).
     const float *block(int64_t p0, int64_t j0) const {
@@ -229,6 +243,9 @@ namespace {
 
 // ---- the packed path ------------------------------------------------------------------------
 
+// Up to this n, B is packed by the multiply itself (see multiply_block).
+constexpr int64_t kFoldPackingMaxN = 512;
+
 // Columns [jp0, jp1) (in B micro-panels) of rows [ir0, ir1) (in A micro-panels) of the current
 // A block, for k block pc: packs each NC-wide B block (or points into the pre-packed B) and runs
 // the microkernel over it, A micro-panel by A micro-panel.
@@ -238,22 +255,35 @@ void multiply_block(const Kernels &K, const Problem &P, const dk_packed_matrix *
     const int mr = K.mr, nr = K.nr;
     const Epilogue e{P.alpha, pc == 0 ? P.beta : 1.0f};
     const bool post = P.has_post() && pc + kc == P.k; // bias and activation after the last k block
+    // B packed by the first A micro-panel's multiply (PackingKernel) instead of a separate pass;
+    // for narrow products, where that pass is several percent of the time and B's rows are short
+    // (a panel read along k then touches few pages).
+    const bool fold = !packed_b && !P.tb && K.packing && P.n <= kFoldPackingMaxN;
+    const int64_t rs_a = a_block ? 1 : P.lda, cs_a = a_block ? mr : 1; // op(A)(i, p) of a micro-panel
     for (int64_t jp = jp0; jp < jp1; jp += K.nc / nr) {
         const int64_t panels = std::min(K.nc / nr, jp1 - jp), j0 = jp * nr;
         const float *bb = b_block;
         if (packed_b)
             bb = packed_b->block(pc, j0);
-        else
-            pack_b_block(P.b, P.ldb, P.tb, nr, P.n, pc, j0, kc, panels, b_block);
+        else if (!fold)
+            pack_b_block(K, P.b, P.ldb, P.tb, P.n, pc, j0, kc, panels, b_block);
+        else if (j0 + panels * nr > P.n) // the column tail panel: packed (zero-padded) beforehand
+            pack_straight(P.b + pc * P.ldb + j0 + (panels - 1) * nr, P.ldb,
+                          static_cast<int>(P.n - j0 - (panels - 1) * nr), kc, b_block + (panels - 1) * kc * nr, nr);
         for (int64_t ir = ir0; ir < ir1; ++ir) {
             const int64_t i0 = ic + ir * mr;
             const int m_r = static_cast<int>(std::min<int64_t>(mr, P.m - i0));
-            const float *ap = a_block + ir * mr * kc;
+            const float *ap = a_block ? a_block + ir * mr * kc : P.a + i0 * P.lda + pc;
             for (int64_t q = 0; q < panels; ++q) {
                 const int64_t jq = j0 + q * nr;
                 const int n_r = static_cast<int>(std::min<int64_t>(nr, P.n - jq));
                 float *c = P.c + i0 * P.ldc + jq;
-                K.packed(kc, ap, bb + q * kc * nr, c, P.ldc, m_r, n_r, e);
+                if (fold && ir == ir0 && n_r == nr)
+                    K.packing(kc, ap, rs_a, cs_a, P.b + pc * P.ldb + jq, P.ldb, b_block + q * kc * nr, c, P.ldc, m_r, e);
+                else if (a_block)
+                    K.packed(kc, ap, bb + q * kc * nr, c, P.ldc, m_r, n_r, e);
+                else // A read in place (a_in_place): rows of op(A) = rows of A
+                    K.direct(kc, ap, P.lda, 1, bb + q * kc * nr, nr, c, P.ldc, m_r, n_r, e);
                 if (post) bias_activation(c, P.ldc, m_r, n_r, P.bias ? P.bias + jq : nullptr, P.act); // tile still in L1
             }
         }
@@ -270,9 +300,10 @@ void run_alone(const Kernels &K, const Problem &P, const dk_packed_matrix *packe
         const int64_t mc = std::min(K.mc, P.m - ic), row_panels = ceil_div(mc, mr);
         for (int64_t pc = 0; pc < P.k; pc += K.kc) {
             const int64_t kc = std::min(K.kc, P.k - pc);
-            for (int64_t r = 0; r < row_panels; ++r)
-                pack_a_panel(P, mr, ic + r * mr, pc, static_cast<int>(std::min<int64_t>(mr, mc - r * mr)), kc,
-                             a_block + r * mr * kc);
+            if (a_block)
+                for (int64_t r = 0; r < row_panels; ++r)
+                    pack_a_panel(P, mr, ic + r * mr, pc, static_cast<int>(std::min<int64_t>(mr, mc - r * mr)), kc,
+                                 a_block + r * mr * kc);
             multiply_block(K, P, packed_b, a_block, b_block, ic, pc, kc, 0, row_panels, jp0, jp1);
         }
     }
@@ -281,24 +312,26 @@ void run_alone(const Kernels &K, const Problem &P, const dk_packed_matrix *packe
 // Threads sharing one A block. Every thread runs the same ic and pc loops and shares the two
 // worksharing loops inside. The A block is double-buffered, so one barrier per k block is enough:
 // the one after packing, which also proves every thread has finished with the buffer the next
-// packing overwrites (it was used two blocks ago). Work units (unit_panels B micro-panels x a row
-// range) are handed out dynamically: on a shared machine a thread that loses its core for a while
-// takes fewer of them.
+// packing overwrites (it was used two blocks ago). Work units (a column range x a row range) are
+// handed out dynamically: on a shared machine a thread that loses its core for a while takes fewer
+// of them. The column ranges split the B micro-panels evenly into a multiple of the thread count,
+// so that on a quiet machine every thread gets the same work between two barriers (7 units of 10
+// panels for 64 panels, as before, left one thread idle for a seventh of each k block).
 struct SharedPlan {
     const Kernels &K;
     const Problem &P;
     const dk_packed_matrix *packed_b;
     float *a_blocks[2]; // MC x KC each, alternating between k blocks
     float *b_blocks;    // one KC x NC block per thread
-    int64_t unit_panels; // B micro-panels per work unit, <= NC / NR
-    int64_t row_chunks;  // row ranges per column unit (1 unless n is narrow)
+    int64_t col_units;  // column ranges: unit c has B micro-panels [c * col_panels / col_units, (c + 1) * ...)
+    int64_t row_chunks; // row ranges per column unit (1 unless n is narrow)
 };
 
 void run_shared(const SharedPlan &plan, int tid) {
     const Kernels &K = plan.K;
     const Problem &P = plan.P;
     const int mr = K.mr;
-    const int64_t col_panels = ceil_div(P.n, K.nr), col_units = ceil_div(col_panels, plan.unit_panels);
+    const int64_t col_panels = ceil_div(P.n, K.nr), col_units = plan.col_units;
     float *b_block = plan.b_blocks + static_cast<int64_t>(tid) * K.kc * K.nc;
     int phase = 0;
     for (int64_t ic = 0; ic < P.m; ic += K.mc) {
@@ -313,11 +346,11 @@ void run_shared(const SharedPlan &plan, int tid) {
                              a_block + r * mr * kc);
 #pragma omp for schedule(dynamic, 1) nowait
             for (int64_t u = 0; u < units; ++u) {
-                const int64_t jp = u / plan.row_chunks * plan.unit_panels;
+                const int64_t cu = u / plan.row_chunks;
+                const int64_t jp0 = cu * col_panels / col_units, jp1 = (cu + 1) * col_panels / col_units;
                 const int64_t ir0 = u % plan.row_chunks * chunk, ir1 = std::min(row_panels, ir0 + chunk);
-                if (ir0 < ir1)
-                    multiply_block(K, P, plan.packed_b, a_block, b_block, ic, pc, kc, ir0, ir1, jp,
-                                   std::min(col_panels, jp + plan.unit_panels));
+                if (ir0 < ir1 && jp0 < jp1)
+                    multiply_block(K, P, plan.packed_b, a_block, b_block, ic, pc, kc, ir0, ir1, jp0, jp1);
             }
         }
     }
@@ -327,12 +360,49 @@ void run_shared(const SharedPlan &plan, int tid) {
 // cheaper than a barrier per k block, which on a busy machine costs a scheduler time slice.
 constexpr int64_t kPrivateAMaxM = 64;
 
+// Whether the microkernel reads a row-major A where it is instead of a packed copy. On one thread
+// this measured no faster than packing A at 256-512 (within the noise: the transposing copy is
+// about 1.5% there); what it buys is that threads need no shared A block, hence no barrier per k
+// block, which on this busy 2-core machine costs a time slice whenever the other thread is
+// preempted. Unpacked, the 12 rows of an A micro-panel are 12 streams a leading dimension apart;
+// when that is a multiple of 4 KiB they all fall into one set of the 12-way L1d and evict each
+// other (and the B lines), so those leading dimensions keep packing, as do wide products.
+bool a_in_place(const Kernels &K, const Problem &P) {
+    return K.direct && !P.ta && P.n <= 512 && P.m > kPrivateAMaxM && P.lda % 1024 != 0;
+}
+
 // `threads`: at most the ThreadLease's count.
 void gemm_packed(const Kernels &K, const Problem &P, const dk_packed_matrix *packed_b, int threads) {
     const int64_t col_panels = ceil_div(P.n, K.nr), nc_panels = K.nc / K.nr;
     const int64_t mc = std::min(K.mc, ceil_div(P.m, K.mr) * K.mr), kc = std::min(K.kc, P.k);
-    const int64_t a_floats = (mc * kc + 15) / 16 * 16; // 64-byte multiples
+    const bool in_place = a_in_place(K, P);
+    const int64_t a_floats = in_place ? 0 : (mc * kc + 15) / 16 * 16; // 64-byte multiples
     const int64_t b_floats = packed_b ? 0 : K.kc * K.nc;
+    if (in_place) {
+        // No shared A block, so no barrier: threads take column units (each packs its own B).
+        threads = static_cast<int>(std::min<int64_t>(threads, col_panels));
+        if (P.m * P.n * P.k < int64_t(1) << 22) threads = 1; // under 8 MFLOP: not worth a parallel region
+        float *buf = b_floats ? scratch(static_cast<size_t>(b_floats * threads)) : nullptr;
+        if (threads <= 1) {
+            run_alone(K, P, packed_b, nullptr, buf, 0, col_panels);
+            return;
+        }
+        const int64_t unit = std::max<int64_t>(1, ceil_div(col_panels, 2 * static_cast<int64_t>(threads)));
+        const int64_t units = ceil_div(col_panels, unit);
+#pragma omp parallel num_threads(threads)
+        {
+#ifdef _OPENMP
+            const int t = omp_get_thread_num();
+#else
+            const int t = 0;
+#endif
+#pragma omp for schedule(dynamic, 1)
+            for (int64_t u = 0; u < units; ++u)
+                run_alone(K, P, packed_b, nullptr, buf ? buf + t * b_floats : nullptr, u * unit,
+                          std::min(col_panels, (u + 1) * unit));
+        }
+        return;
+    }
     if (threads > 1 && (P.m <= kPrivateAMaxM || col_panels < threads)) {
         threads = static_cast<int>(std::min<int64_t>(threads, col_panels));
         if (P.m * P.n * P.k < int64_t(1) << 22) threads = 1; // under 8 MFLOP: not worth a parallel region
@@ -369,13 +439,14 @@ void gemm_packed(const Kernels &K, const Problem &P, const dk_packed_matrix *pac
     // down, but no narrower than 4 B micro-panels unless n itself is that narrow (an A micro-panel,
     // loaded into L1, should serve several); when n is too narrow for a unit per thread, row ranges.
     const int64_t want_units = 3 * static_cast<int64_t>(threads);
-    int64_t unit_panels = std::max(col_panels / want_units, std::min<int64_t>(4, ceil_div(col_panels, threads)));
-    unit_panels = std::max<int64_t>(1, std::min(unit_panels, nc_panels));
+    int64_t col_units = std::max(want_units, ceil_div(col_panels, nc_panels)); // at most NC wide
+    col_units = std::min(col_units, std::max<int64_t>(1, col_panels / 4));      // at least 4 panels wide
+    if (col_units >= threads) col_units = ceil_div(col_units, threads) * threads; // a multiple of threads
+    col_units = std::max<int64_t>(1, std::min(col_units, col_panels));
     int64_t row_chunks = 1;
-    const int64_t col_units = ceil_div(col_panels, unit_panels);
     if (col_units < threads) row_chunks = std::min(ceil_div(want_units, col_units), ceil_div(mc, K.mr));
     float *buf = scratch(static_cast<size_t>(2 * a_floats + b_floats * threads));
-    const SharedPlan plan{K, P, packed_b, {buf, buf + a_floats}, buf + 2 * a_floats, unit_panels, row_chunks};
+    const SharedPlan plan{K, P, packed_b, {buf, buf + a_floats}, buf + 2 * a_floats, col_units, row_chunks};
 #pragma omp parallel num_threads(threads)
     {
 #ifdef _OPENMP
@@ -465,34 +536,77 @@ extern const MatmulBatchedImpl matmul_batched_gemm = {
 
 // ---- B packed once: the C ABI ------------------------------------------------------------------
 
+#include "core/backend.h"
+
+namespace dk::gemm {
+namespace {
+
+dk_packed_matrix *pack_b_native(int64_t k, int64_t n, int32_t trans_b, const float *b, int64_t ldb) {
+    const Kernels &K = kernels();
+    const int64_t n_padded = ceil_div(n, K.nr) * K.nr;
+    int64_t floats;
+    if (__builtin_mul_overflow(k, n_padded, &floats) || floats > INT64_MAX / 8)
+        fail(DK_INVALID_ARGUMENT, format("k (%lld) x n (%lld) is too large to pack", (long long)k, (long long)n));
+    auto *pm = new dk_packed_matrix{dk_packed_matrix::kMagic, k, n, n_padded, &K, nullptr};
+    if (floats > 0) {
+        pm->data = static_cast<float *>(std::aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64));
+        if (!pm->data) {
+            delete pm;
+            fail(DK_OUT_OF_MEMORY, format("out of memory packing a %lld x %lld matrix", (long long)k, (long long)n));
+        }
+    }
+    const int64_t panels = n_padded / K.nr;
+    ThreadLease lease;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int64_t p0 = 0; p0 < k; p0 += K.kc)
+        for (int64_t q = 0; q < panels; ++q) {
+            const int64_t kc = std::min(K.kc, k - p0), j0 = q * K.nr;
+            pack_b_block(K, b, ldb, trans_b != 0, n, p0, j0, kc, 1, const_cast<float *>(pm->block(p0, j0)));
+        }
+    return pm;
+}
+
+} // namespace
+} // namespace dk::gemm
+
 extern "C" dk_status dk_sgemm_pack_b(dk_packed_matrix **out, int64_t k, int64_t n, int32_t trans_b, const float *b,
                                      int64_t ldb, int64_t b_len) {
     return dk::guarded([&] {
         if (!out) dk::fail(DK_NULL_POINTER, "out must not be null");
         *out = nullptr;
         dk::check_pack_b(k, n, trans_b, b, ldb, b_len);
-        const dk::gemm::Kernels &K = dk::gemm::kernels();
-        const int64_t n_padded = dk::gemm::ceil_div(n, K.nr) * K.nr;
-        int64_t floats;
-        if (__builtin_mul_overflow(k, n_padded, &floats) || floats > INT64_MAX / 8)
-            dk::fail(DK_INVALID_ARGUMENT, dk::format("k (%lld) x n (%lld) is too large to pack", (long long)k, (long long)n));
-        auto *pm = new dk_packed_matrix{dk_packed_matrix::kMagic, k, n, n_padded, &K, nullptr};
-        if (floats > 0) {
-            pm->data = static_cast<float *>(std::aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64));
-            if (!pm->data) {
-                delete pm;
-                dk::fail(DK_OUT_OF_MEMORY, dk::format("out of memory packing a %lld x %lld matrix", (long long)k, (long long)n));
-            }
+        *out = dk::gemm::pack_b_native(k, n, trans_b, b, ldb);
+    });
+}
+
+extern "C" dk_status dk_matmul_pack_b(dk_backend backend, dk_packed_matrix **out, int64_t m, int64_t k, int64_t n,
+                                      int32_t trans_b, const float *b, int64_t ldb, int64_t b_len) {
+    return dk::guarded([&] {
+        if (!out) dk::fail(DK_NULL_POINTER, "out must not be null");
+        *out = nullptr;
+        if (m < 1) dk::fail(DK_INVALID_ARGUMENT, dk::format("m must be >= 1, got %lld", (long long)m));
+        dk::check_pack_b(k, n, trans_b, b, ldb, b_len);
+        dk::require_backend(backend);
+        if (backend == DK_BACKEND_NATIVE) {
+            *out = dk::gemm::pack_b_native(k, n, trans_b, b, ldb);
+            return;
         }
-        const int64_t panels = n_padded / K.nr;
-        dk::ThreadLease lease;
-#pragma omp parallel for collapse(2) schedule(static)
-        for (int64_t p0 = 0; p0 < k; p0 += K.kc)
-            for (int64_t q = 0; q < panels; ++q) {
-                const int64_t kc = std::min(K.kc, k - p0), j0 = q * K.nr;
-                dk::gemm::pack_b_block(b, ldb, trans_b != 0, K.nr, n, p0, j0, kc, 1, const_cast<float *>(pm->block(p0, j0)));
+#ifdef DK_HAVE_ONEDNN
+        if (backend == DK_BACKEND_ONEDNN) {
+            auto *pm = new dk_packed_matrix{dk_packed_matrix::kMagic, k, n, n, nullptr, nullptr};
+            try {
+                dk::ThreadLease lease;
+                pm->onednn = dk::onednn_pack_b(m, k, n, trans_b != 0, b, ldb);
+            } catch (...) {
+                delete pm;
+                throw;
             }
-        *out = pm;
+            *out = pm;
+            return;
+        }
+#endif
+        dk::fail(DK_UNSUPPORTED, dk::format("backend %d cannot pack b: packing is a feature of the native and onednn "
+                                            "backends", static_cast<int>(backend)));
     });
 }
 
@@ -500,6 +614,9 @@ extern "C" void dk_packed_matrix_free(dk_packed_matrix *p) {
     if (!p || p->magic != dk_packed_matrix::kMagic) return;
     p->magic = 0;
     std::free(p->data);
+#ifdef DK_HAVE_ONEDNN
+    if (p->onednn) dk::onednn_packed_b_free(p->onednn);
+#endif
     delete p;
 }
 
@@ -512,20 +629,34 @@ extern "C" dk_status dk_packed_matrix_shape(const dk_packed_matrix *p, int64_t *
     });
 }
 
-extern "C" dk_status dk_matmul_packed_b(const dk_matmul_desc *desc, float *c, int64_t c_len, const float *a,
-                                        int64_t a_len, const dk_packed_matrix *b) {
+extern "C" dk_status dk_matmul_packed_b_fused(const dk_matmul_desc *desc, float *c, int64_t c_len, const float *a,
+                                              int64_t a_len, const dk_packed_matrix *b, const float *bias,
+                                              int64_t bias_len, int32_t activation) {
     return dk::guarded([&] {
         if (!b) dk::fail(DK_NULL_POINTER, "b (the packed matrix) must not be null");
         if (b->magic != dk_packed_matrix::kMagic) dk::fail(DK_INVALID_ARGUMENT, "b is not a live packed matrix (freed?)");
-        dk::check_matmul_packed_b(desc, c, c_len, a, a_len, b->k, b->n);
+        dk::check_matmul_packed_b(desc, c, c_len, a, a_len, b->k, b->n, bias, bias_len, activation);
         const dk_matmul_desc &d = *desc;
         if (d.m == 0 || d.n == 0) return;
-        if (d.k == 0 || d.alpha == 0.0f) {
+        if (d.k == 0 || d.alpha == 0.0f) { // C = act(beta * C + bias)
             dk::scale_c(d, c);
+            dk::bias_activation(c, d.ldc, d.m, d.n, bias, activation);
             return;
         }
         dk::ThreadLease lease;
-        const dk::gemm::Problem P = dk::gemm::problem(d, c, a, nullptr);
+#ifdef DK_HAVE_ONEDNN
+        if (b->onednn) {
+            dk::onednn_matmul_packed_b(*b->onednn, d, c, a, bias, activation);
+            return;
+        }
+#endif
+        dk::gemm::Problem P = dk::gemm::problem(d, c, a, nullptr);
+        P.bias = bias, P.act = activation;
         dk::gemm::gemm_packed(*b->kernels, P, b, dk::gemm::lease_threads());
     });
+}
+
+extern "C" dk_status dk_matmul_packed_b(const dk_matmul_desc *desc, float *c, int64_t c_len, const float *a,
+                                        int64_t a_len, const dk_packed_matrix *b) {
+    return dk_matmul_packed_b_fused(desc, c, c_len, a, a_len, b, nullptr, 0, DK_ACTIVATION_NONE);
 }

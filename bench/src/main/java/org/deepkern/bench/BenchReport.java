@@ -42,7 +42,7 @@ public final class BenchReport {
             micros.put(run, us);
             JsonObject p = params(run);
             if (run.get("benchmark").getAsString().endsWith("MatmulBench.matmul") && "onednn".equals(str(p, "backend")))
-                onednnMicros.put(str(p, "shape") + "/" + str(p, "threads"), us);
+                onednnMicros.put(baselineKey(run, p), us); // PackedMatmulBench: oneDNN with pre-packed weights
             if (run.get("benchmark").getAsString().endsWith("PeakBench.fmaPeakGflops"))
                 peak = PeakBench.flopsPerCall(org.deepkern.Library.cpuIsa()) / us / 1e3;
         }
@@ -62,21 +62,27 @@ public final class BenchReport {
             if (bench.equals("MatmulBench.matmul") || bench.equals("PackedMatmulBench.matmul")) {
                 double g = Shapes.matmulFlops(str(p, "shape")) / us / 1e3;
                 gflops = String.format("%.1f", g);
-                Double base = onednnMicros.get(str(p, "shape") + "/" + str(p, "threads"));
+                Double base = onednnMicros.get(baselineKey(run, p));
                 if (base != null) ratio = String.format("%.2fx", base / us);
                 int threads = p.has("threads") ? Integer.parseInt(str(p, "threads")) : 1;
                 if (peak > 0) ofPeak = String.format("%.0f%%", 100 * g / (peak * threads)); // of threads x one core's peak
                 if (bench.startsWith("Packed")) {
                     long[] mnk = Shapes.mnk(str(p, "shape"));
-                    note = String.format("B pre-packed; B read at %.1f GB/s; onednn: plain B", 4.0 * mnk[1] * mnk[2] / us / 1e3);
+                    note = String.format("B pre-packed; B read at %.1f GB/s", 4.0 * mnk[1] * mnk[2] / us / 1e3);
                 }
             } else if (bench.equals("PeakBench.fmaPeakGflops")) {
                 gflops = String.format("%.1f", PeakBench.flopsPerCall(org.deepkern.Library.cpuIsa()) / us / 1e3);
             }
             System.out.printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", bench,
-                    bench.startsWith("Packed") ? "native" : str(p, "backend"), str(p, "shape"), str(p, "threads"),
+                    str(p, "backend"), str(p, "shape"), str(p, "threads"),
                     formatMicros(us), gflops, ratio, ofPeak, note);
         }
+    }
+
+    /** The onednn run a matmul run is compared with: the same benchmark (plain or pre-packed B), shape and threads. */
+    private static String baselineKey(JsonObject run, JsonObject p) {
+        String bench = run.get("benchmark").getAsString().replaceFirst(".*\\.bench\\.", "");
+        return bench + "/" + str(p, "shape") + "/" + str(p, "threads");
     }
 
     /**

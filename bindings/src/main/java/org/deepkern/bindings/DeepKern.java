@@ -148,6 +148,16 @@ public final class DeepKern {
 
     public static native void dk_packed_matrix_free(@Cast("dk_packed_matrix*") Pointer p);
 
+    /** {@code dk_matmul_pack_b}: packs op(B) for {@code backend} (native, or oneDNN's layout for products with m rows). */
+    public static native @Cast("int") int dk_matmul_pack_b(@Cast("dk_backend") int backend,
+            @Cast("dk_packed_matrix**") PointerPointer<?> out, long m, long k, long n, int trans_b, @Const FloatPointer b,
+            long ldb, long b_len);
+
+    /** {@code dk_matmul_packed_b_fused}: C = act(alpha * op(A) * B + beta * C + bias) with a packed B. */
+    public static native @Cast("int") int dk_matmul_packed_b_fused(@Const MatmulDesc desc, FloatPointer c, long c_len,
+            @Const FloatPointer a, long a_len, @Cast("const dk_packed_matrix*") Pointer b, @Const FloatPointer bias,
+            long bias_len, int activation);
+
     public static native @Cast("int") int dk_fma_peak_gflops(long iterations, double[] gflops);
 
     // ---- CUDA device memory (deepkern.h: dk_cuda_*) ----

@@ -45,7 +45,7 @@ public final class Ops {
 
     // ---- matmul with B packed once (native backend) ----
 
-    /** a @ b for a packed b: [m, k] x [k, n] -> a new [m, n] tensor, on the native backend. */
+    /** a @ b for a packed b: [m, k] x [k, n] -> a new [m, n] tensor, on b's backend. */
     public static Tensor matmul(Tensor a, PackedMatrix b) {
         java.util.Objects.requireNonNull(a, "a");
         java.util.Objects.requireNonNull(b, "b");
@@ -62,10 +62,41 @@ public final class Ops {
         }
     }
 
-    /** c = alpha * a @ b + beta * c for a packed b, in place, on the native backend; beta = 0 never reads c. */
+    /** c = alpha * a @ b + beta * c for a packed b, in place, on b's backend; beta = 0 never reads c. */
     public static void gemm(Tensor c, Tensor a, PackedMatrix b, float alpha, float beta) {
         java.util.Objects.requireNonNull(b, "b");
         b.multiply(c, a, alpha, beta);
+    }
+
+    /**
+     * c = act(alpha * a @ b + beta * c + bias) for a packed b, in place, in one call on b's backend
+     * (the epilogue runs on each tile of c while it is in cache); bias [n] or null; beta = 0 never
+     * reads c.
+     */
+    public static void gemm(Tensor c, Tensor a, PackedMatrix b, Tensor bias, Epilogue act, float alpha, float beta) {
+        java.util.Objects.requireNonNull(b, "b");
+        b.multiply(c, a, bias, act, alpha, beta);
+    }
+
+    /**
+     * A Linear layer at inference with its weight packed once: y = act(x @ wt + bias), where
+     * {@code wt = PackedMatrix.pack(w.t())} for a weight w [n, k]; x [m, k], bias [n] or null ->
+     * a new y [m, n]. One native call.
+     */
+    public static Tensor linear(Tensor x, PackedMatrix wt, Tensor bias, Epilogue act) {
+        java.util.Objects.requireNonNull(x, "x");
+        java.util.Objects.requireNonNull(wt, "wt");
+        java.util.Objects.requireNonNull(act, "act");
+        x.requireOpen("x");
+        if (x.rank() != 2) throw new IllegalArgumentException("x must be [m, k], got shape " + java.util.Arrays.toString(x.shape()));
+        Tensor y = Tensor.empty(x.size(0), wt.columns());
+        try {
+            gemm(y, x, wt, bias, act, 1.0f, 0.0f);
+            return y;
+        } catch (RuntimeException | Error e) {
+            y.close();
+            throw e;
+        }
     }
 
     // ---- batched matmul, linear (a fused epilogue), and their gradients ----

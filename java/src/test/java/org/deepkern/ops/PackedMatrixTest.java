@@ -61,6 +61,50 @@ class PackedMatrixTest {
         }
     }
 
+    /**
+     * A Linear layer with its weight packed once (native, and oneDNN's pre-packed weights) against
+     * the java backend's unpacked linear: every activation, with and without a bias, w as stored
+     * [n, k] and packed as the view w.t().
+     */
+    @ParameterizedTest(name = "{0} {1}x{2}x{3} {4} bias={5}")
+    @CsvSource({
+            "native, 1, 4096, 64, GELU, true", "native, 8, 257, 129, RELU, true", "native, 32, 100, 1000, NONE, true",
+            "native, 13, 31, 17, GELU, false", "native, 100, 65, 400, RELU, false", "native, 1, 1, 1, RELU, true",
+            "onednn, 1, 300, 700, GELU, true", "onednn, 8, 257, 129, RELU, true", "onednn, 32, 100, 1000, NONE, false",
+            "onednn, 13, 31, 17, GELU, true"})
+    void packedLinearAgreesWithTheJavaBackend(String backend, long m, long n, long k, Epilogue act, boolean withBias) {
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor x = Tensor.rand(1, m, k), w = Tensor.rand(2, n, k);
+            Tensor bias = withBias ? Tensor.rand(3, n) : null;
+            Tensor want = Ops.linear(x, w, bias, act, Backends.get("java"));
+            try (PackedMatrix wt = PackedMatrix.pack(w.t(), Backends.get(backend), m)) {
+                assertEquals(backend, wt.backend().name());
+                assertClose(want, Ops.linear(x, wt, bias, act), k, backend + " linear");
+                // in place with beta: c = act(a @ b + 0.5 c + bias)
+                Tensor c0 = Tensor.rand(4, m, n);
+                Tensor got = c0.contiguousCopy(), pre = Ops.matmul(x, w.t(), Backends.get("java"));
+                float[] z = pre.toArray(), c = c0.toArray(), bs = withBias ? bias.toArray() : null;
+                for (int i = 0; i < z.length; ++i) z[i] = act.apply(z[i] + 0.5f * c[i] + (bs == null ? 0 : bs[(int) (i % n)]));
+                Ops.gemm(got, x, wt, bias, act, 1.0f, 0.5f);
+                assertClose(Tensor.of(z, m, n), got, k, backend + " gemm with beta");
+            }
+        }
+    }
+
+    @Test
+    void packedLinearBadInput() {
+        try (TensorScope scope = TensorScope.open(); PackedMatrix wt = PackedMatrix.pack(Tensor.rand(2, 6, 5))) {
+            Tensor x = Tensor.rand(1, 3, 6);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> Ops.linear(x, wt, Tensor.zeros(4), Epilogue.RELU));
+            assertTrue(e.getMessage().contains("bias must be [n] = [5]"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> PackedMatrix.pack(Tensor.rand(2, 6, 5), Backends.get("native"), 0));
+            assertTrue(e.getMessage().contains("m must be >= 1"), e.getMessage());
+            assertThrows(UnsupportedOperationException.class, () -> PackedMatrix.pack(Tensor.rand(2, 6, 5), Backends.get("java"), 1));
+            assertThrows(NullPointerException.class, () -> Ops.linear(x, wt, null, null));
+        }
+    }
+
     @Test
     void packingCopiesB() {
         try (TensorScope scope = TensorScope.open(); PackedMatrix pb = PackedMatrix.pack(Tensor.rand(2, 64, 48))) {
