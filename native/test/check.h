@@ -1,5 +1,6 @@
 // A minimal test harness: TEST(name) registers a case; CHECK records a failure and goes on.
-// `dk_tests NAME` runs one case (ctest registers each one), `dk_tests` runs all.
+// `dk_tests NAME` runs one case (ctest registers each one), `dk_tests` runs all. main.cpp is the
+// main of every test executable (dk_tests and the CUDA kernel tests).
 #pragma once
 
 #include <cstdio>
@@ -12,6 +13,9 @@ namespace dkt {
 struct Registry {
     std::map<std::string, std::function<void()>> cases;
     int failures = 0;
+    // Why this executable's cases cannot run here (main prints it and exits 77, which ctest
+    // reports as skipped), or "" when they can. The CUDA tests set it (no GPU); null: always run.
+    std::function<std::string()> skip_reason;
     static Registry &get() {
         static Registry r;
         return r;

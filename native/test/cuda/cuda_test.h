@@ -78,4 +78,17 @@ inline void expect_error(int got, int status, const char *needle, const std::str
     CHECK_MSG(msg.find(needle) != std::string::npos, what + ": message '" + msg + "' should name " + needle);
 }
 
+// The CUDA kernel tests run on main.cpp: without a CUDA driver or GPU (the real library only; the
+// emulator always has its one device) it prints why and exits 77, which ctest reports as skipped.
+inline std::string no_device_reason() {
+    char msg[256] = {0};
+    int count = 0;
+    if (dkc_device_count(&count, msg, sizeof msg) != DK_OK) return std::string("the CUDA tests need a GPU: ") + msg;
+    return "";
+}
+inline const bool skip_without_device = [] {
+    dkt::Registry::get().skip_reason = no_device_reason;
+    return true;
+}();
+
 } // namespace dkct
