@@ -95,7 +95,7 @@ __global__ __launch_bounds__(THREADS) void softmax_xent_rows_kernel(float *row_l
 }
 
 // loss[0] = sum(row_loss) / rows, summed by one block in a fixed order.
-__global__ __launch_bounds__(THREADS) void mean_kernel(float *loss, const float *row_loss, int64_t rows) {
+__global__ __launch_bounds__(THREADS) void softmax_xent_mean_kernel(float *loss, const float *row_loss, int64_t rows) {
     float s = 0.0f;
     for (int64_t i = threadIdx.x; i < rows; i += THREADS) s += row_loss[i];
     s = dk_block_sum(s);
@@ -190,8 +190,8 @@ extern "C" int dkc_softmax_xent_forward(const dk_xent_desc *d, float *loss, floa
               probs, logits, labels, d->n, d->classes, on, off);
     int st = dkc::launched("softmax_xent_rows_kernel");
     if (st == DK_OK) {
-        DK_LAUNCH(mean_kernel, dim3(1), dim3(THREADS), 0, s, loss, row_loss, d->n);
-        st = dkc::launched("mean_kernel");
+        DK_LAUNCH(softmax_xent_mean_kernel, dim3(1), dim3(THREADS), 0, s, loss, row_loss, d->n);
+        st = dkc::launched("softmax_xent_mean_kernel");
     }
     dkc_free(row_loss); // reused only by later work on this stream (the cuda backend's only one)
     return st;
