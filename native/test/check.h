@@ -6,7 +6,9 @@
 #include <cstdio>
 #include <functional>
 #include <map>
+#include <random>
 #include <string>
+#include <vector>
 
 namespace dkt {
 
@@ -32,6 +34,14 @@ inline bool check(bool ok, const char *file, int line, const std::string &what) 
         if (Registry::get().failures <= 50) std::fprintf(stderr, "%s:%d: FAILED: %s\n", file, line, what.c_str());
     }
     return ok;
+}
+
+// n floats drawn uniformly from [lo, hi).
+inline std::vector<float> random_vec(size_t n, std::mt19937 &rng, float lo = -1.0f, float hi = 1.0f) {
+    std::uniform_real_distribution<float> d(lo, hi);
+    std::vector<float> v(n);
+    for (float &x : v) x = d(rng);
+    return v;
 }
 
 } // namespace dkt

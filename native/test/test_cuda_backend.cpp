@@ -85,13 +85,6 @@ struct Device {
     }
 };
 
-std::vector<float> random(size_t n, std::mt19937 &rng) {
-    std::uniform_real_distribution<float> dist(-1, 1);
-    std::vector<float> v(n);
-    for (float &x : v) x = dist(rng);
-    return v;
-}
-
 void expect_close(const std::vector<float> &got, const std::vector<float> &want, float tol, const std::string &what) {
     int bad = 0;
     for (size_t i = 0; i < got.size(); ++i) bad += !(std::fabs(got[i] - want[i]) <= tol + tol * std::fabs(want[i]));
@@ -114,7 +107,8 @@ TEST(cuda_backend_ops_match_ref) {
     for (int causal : {0, 1}) {
         dk_attention_desc d{2, 3, 3, 19, causal ? 19 : 23, 24, 0.2f, causal, 0.0f, 0};
         const size_t qn = 2 * 3 * 19 * 24, kn = 2 * 3 * size_t(d.kv_seq) * 24, ln = 2 * 3 * 19;
-        const auto q = random(qn, rng), k = random(kn, rng), v = random(kn, rng), dout = random(qn, rng);
+        const auto q = dkt::random_vec(qn, rng), k = dkt::random_vec(kn, rng), v = dkt::random_vec(kn, rng),
+                   dout = dkt::random_vec(qn, rng);
         std::vector<float> out(qn), lse(ln), dq(qn), dk(kn), dv(kn);
         CHECK(dk_attention_forward(DK_BACKEND_REF, &d, out.data(), qn, lse.data(), ln, q.data(), qn, k.data(), kn,
                                    v.data(), kn, nullptr, 0) == DK_OK);
@@ -154,7 +148,8 @@ TEST(cuda_backend_ops_match_ref) {
         d.pad_h = 1, d.pad_w = 1;
         const int64_t oh = (11 + 2 - 3) / 2 + 1, ow = (9 + 2 - 2) / 1 + 1;
         const size_t xn = 2 * 3 * 11 * 9, wn = 5 * 3 * 3 * 2, yn = size_t(2 * 5 * oh * ow);
-        const auto x = random(xn, rng), w = random(wn, rng), bias = random(5, rng), dy = random(yn, rng);
+        const auto x = dkt::random_vec(xn, rng), w = dkt::random_vec(wn, rng), bias = dkt::random_vec(5, rng),
+                   dy = dkt::random_vec(yn, rng);
         std::vector<float> y(yn), dx(xn), dw(wn), db(5);
         CHECK(dk_conv2d_forward(DK_BACKEND_REF, &d, y.data(), yn, x.data(), xn, w.data(), wn, bias.data(), 5) == DK_OK);
         CHECK(dk_conv2d_backward_data(DK_BACKEND_REF, &d, dx.data(), xn, dy.data(), yn, w.data(), wn) == DK_OK);
@@ -172,7 +167,7 @@ TEST(cuda_backend_ops_match_ref) {
     }
     { // a label out of range, in device memory: named before anything runs
         dk_xent_desc d{3, 4, 0.0f};
-        Device logits(random(12, rng)), labels(std::vector<float>{0, 4, 1}), probs(std::vector<float>(12)),
+        Device logits(dkt::random_vec(12, rng)), labels(std::vector<float>{0, 4, 1}), probs(std::vector<float>(12)),
             loss(std::vector<float>(1));
         CHECK(dk_softmax_xent_forward(DK_BACKEND_CUDA, &d, loss.p, 1, probs.p, 12, logits.p, 12, labels.p, 3) ==
                   DK_INVALID_ARGUMENT &&

@@ -67,7 +67,8 @@ void softmax_backward(const SoftmaxArgs &x) {
 }
 
 void xent_forward(const XentArgs &x) {
-    if (x.d.n == 0) return DKC_CALL(dkc_memset_zero, static_cast<void *>(x.loss), int64_t(sizeof(float)), kDefaultStream);
+    if (x.d.n == 0) // loss = 0 over no rows
+        return DKC_CALL(dkc_memset_zero, static_cast<void *>(x.loss), int64_t(sizeof(float)), kDefaultStream);
     DKC_CALL(dkc_softmax_xent_forward, &x.d, x.loss, x.out, x.in, x.labels, kDefaultStream);
 }
 void xent_backward(const XentArgs &x) {
@@ -114,16 +115,9 @@ bool pool_supported(const dk_pool2d_desc &d) {
 }
 
 dkc_pool_desc pool_desc(const dk_pool2d_desc &d) {
-    return {d.n,
-            d.c,
-            d.h,
-            d.w,
-            static_cast<int32_t>(d.kernel_h),
-            static_cast<int32_t>(d.kernel_w),
-            static_cast<int32_t>(d.stride_h),
-            static_cast<int32_t>(d.stride_w),
-            static_cast<int32_t>(d.pad_h),
-            static_cast<int32_t>(d.pad_w)};
+    const auto i32 = [](int64_t v) { return static_cast<int32_t>(v); };
+    return {d.n, d.c, d.h, d.w, i32(d.kernel_h), i32(d.kernel_w), i32(d.stride_h), i32(d.stride_w), i32(d.pad_h),
+            i32(d.pad_w)};
 }
 
 void pool2d_forward(const Pool2dArgs &x) {
@@ -152,19 +146,9 @@ bool conv_supported(const dk_conv2d_desc &d) {
 }
 
 dkc_conv_desc conv_desc(const dk_conv2d_desc &d) {
-    return {d.n,
-            d.c,
-            d.h,
-            d.w,
-            d.oc,
-            static_cast<int32_t>(d.kernel_h),
-            static_cast<int32_t>(d.kernel_w),
-            static_cast<int32_t>(d.stride_h),
-            static_cast<int32_t>(d.stride_w),
-            static_cast<int32_t>(d.pad_h),
-            static_cast<int32_t>(d.pad_w),
-            1,
-            1};
+    const auto i32 = [](int64_t v) { return static_cast<int32_t>(v); };
+    return {d.n, d.c, d.h, d.w, d.oc, i32(d.kernel_h), i32(d.kernel_w), i32(d.stride_h), i32(d.stride_w), i32(d.pad_h),
+            i32(d.pad_w), 1, 1};
 }
 
 void conv2d_forward(const Conv2dArgs &x) {
@@ -180,7 +164,8 @@ void conv2d_backward_weights(const Conv2dArgs &x) {
     if (d.n * d.h * d.w == 0) { // no input: zero gradients
         DKC_CALL(dkc_memset_zero, static_cast<void *>(x.out),
                  d.oc * d.c * d.kernel_h * d.kernel_w * int64_t(sizeof(float)), kDefaultStream);
-        if (x.out_bias) DKC_CALL(dkc_memset_zero, static_cast<void *>(x.out_bias), d.oc * int64_t(sizeof(float)), kDefaultStream);
+        if (x.out_bias)
+            DKC_CALL(dkc_memset_zero, static_cast<void *>(x.out_bias), d.oc * int64_t(sizeof(float)), kDefaultStream);
         return;
     }
     const dkc_conv_desc cd = conv_desc(d);

@@ -41,12 +41,7 @@ struct Dev {
     }
 };
 
-inline std::vector<float> random_vec(size_t n, std::mt19937 &rng, float lo = -1.0f, float hi = 1.0f) {
-    std::uniform_real_distribution<float> d(lo, hi);
-    std::vector<float> v(n);
-    for (float &x : v) x = d(rng);
-    return v;
-}
+using dkt::random_vec;
 
 // |got - want| <= atol + rtol * |want| (+ scale[i] * rtol when a per-element magnitude is given,
 // for sums whose terms cancel). Reports the count and the first mismatches; NaN never matches.
