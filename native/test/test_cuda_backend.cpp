@@ -105,24 +105,29 @@ TEST(cuda_backend_ops_match_ref) {
     }
     std::mt19937 rng(31);
     for (int causal : {0, 1}) {
-        dk_attention_desc d{2, 3, 3, 19, causal ? 19 : 23, 24, 0.2f, causal, 0.0f, 0};
-        const size_t qn = 2 * 3 * 19 * 24, kn = 2 * 3 * size_t(d.kv_seq) * 24, ln = 2 * 3 * 19;
+        // Grouped-query (4 q heads on 2 k/v heads), q_seq != kv_seq; the causal case with per-batch
+        // key lengths (host memory) and deepkern.h's top-left aligned mask.
+        dk_attention_desc d{2, 4, 2, 19, 23, 24, 0.2f, causal, 0.0f, 0};
+        const int32_t lens[2] = {23, 5};
+        const int32_t *key_lens = causal ? lens : nullptr;
+        const int64_t nlens = causal ? 2 : 0;
+        const size_t qn = 2 * 4 * 19 * 24, kn = 2 * 2 * 23 * 24, ln = 2 * 4 * 19;
         const auto q = dkt::random_vec(qn, rng), k = dkt::random_vec(kn, rng), v = dkt::random_vec(kn, rng),
                    dout = dkt::random_vec(qn, rng);
         std::vector<float> out(qn), lse(ln), dq(qn), dk(kn), dv(kn);
         CHECK(dk_attention_forward(DK_BACKEND_REF, &d, out.data(), qn, lse.data(), ln, q.data(), qn, k.data(), kn,
-                                   v.data(), kn, nullptr, 0) == DK_OK);
+                                   v.data(), kn, key_lens, nlens) == DK_OK);
         CHECK(dk_attention_backward(DK_BACKEND_REF, &d, dq.data(), qn, dk.data(), kn, dv.data(), kn, dout.data(), qn,
-                                    q.data(), qn, k.data(), kn, v.data(), kn, out.data(), qn, lse.data(), ln, nullptr,
-                                    0) == DK_OK);
+                                    q.data(), qn, k.data(), kn, v.data(), kn, out.data(), qn, lse.data(), ln, key_lens,
+                                    nlens) == DK_OK);
         Device gq(q), gk(k), gv(v), gdout(dout), gout(out), glse(lse), gdq(dq), gdk(dk), gdv(dv);
         CHECK_MSG(dk_attention_forward(DK_BACKEND_CUDA, &d, gout.p, qn, glse.p, ln, gq.p, qn, gk.p, kn, gv.p, kn,
-                                       nullptr, 0) == DK_OK,
+                                       key_lens, nlens) == DK_OK,
                   dk_last_error());
         CHECK_MSG(dk_attention_backward(DK_BACKEND_CUDA, &d, gdq.p, qn, gdk.p, kn, gdv.p, kn, gdout.p, qn, gq.p, qn,
-                                        gk.p, kn, gv.p, kn, gout.p, qn, glse.p, ln, nullptr, 0) == DK_OK,
+                                        gk.p, kn, gv.p, kn, gout.p, qn, glse.p, ln, key_lens, nlens) == DK_OK,
                   dk_last_error());
-        const std::string what = causal ? "causal attention" : "attention";
+        const std::string what = causal ? "causal attention with key lengths" : "grouped-query attention";
         expect_close(gout.host(), out, 1e-5f, what + " out");
         expect_close(glse.host(), lse, 1e-5f, what + " lse");
         expect_close(gdq.host(), dq, 1e-4f, what + " dq");
@@ -131,16 +136,16 @@ TEST(cuda_backend_ops_match_ref) {
         CHECK(std::string(dk_attention_impl_name(DK_BACKEND_CUDA, &d)) == "cuda");
         // Inference (no lse) too.
         CHECK_MSG(dk_attention_forward(DK_BACKEND_CUDA, &d, gout.p, qn, nullptr, 0, gq.p, qn, gk.p, kn, gv.p, kn,
-                                       nullptr, 0) == DK_OK,
+                                       key_lens, nlens) == DK_OK,
                   dk_last_error());
         expect_close(gout.host(), out, 1e-5f, what + " out without lse");
     }
     { // what the kernels do not cover: named
-        dk_attention_desc gqa{1, 4, 2, 5, 5, 8, 0.3f, 0, 0.0f, 0};
-        CHECK(dk_attention_impl_name(DK_BACKEND_CUDA, &gqa) == nullptr &&
-              std::strstr(dk_last_error(), "grouped-query") && std::strstr(dk_last_error(), "cuda"));
         dk_attention_desc drop{1, 2, 2, 5, 5, 8, 0.3f, 0, 0.1f, 7};
-        CHECK(dk_attention_impl_name(DK_BACKEND_CUDA, &drop) == nullptr && std::strstr(dk_last_error(), "dropout"));
+        CHECK(dk_attention_impl_name(DK_BACKEND_CUDA, &drop) == nullptr && std::strstr(dk_last_error(), "dropout") &&
+              std::strstr(dk_last_error(), "cuda"));
+        dk_attention_desc wide{1, 2, 2, 5, 5, 160, 0.3f, 0, 0.0f, 0};
+        CHECK(dk_attention_impl_name(DK_BACKEND_CUDA, &wide) == nullptr && std::strstr(dk_last_error(), "head_dim"));
     }
     { // conv2d forward, backward data, backward weights (with bias), stride 2, padding, ragged sizes
         dk_conv2d_desc d{};

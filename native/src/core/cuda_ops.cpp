@@ -202,34 +202,43 @@ void matmul_batched(const MatmulBatchedArgs &x) {
                  x.b + i * d.stride_b, x.bias, kDefaultStream);
 }
 
-// ---- attention: the flash kernels cover one k/v head per q head, no per-batch key lengths, no
-// dropout, head_dim <= 128, and a causal mask only where deepkern.h's (top-left aligned) and the
-// kernels' (bottom-right aligned) agree: q_seq == kv_seq ----
+// ---- attention: the flash kernels with deepkern.h's masks (top-left causal alignment, key_lens
+// copied from the host to the device) and grouped-query heads; they do not cover dropout or
+// head_dim > 128 ----
 
 bool attention_supported(const dk_attention_desc &d) {
-    if (d.q_heads != d.kv_heads) return decline("cuda: grouped-query attention (kv_heads < q_heads) is not supported");
     if (d.dropout != 0.0f) return decline("cuda: attention dropout is not supported");
     if (d.head_dim > 128) return decline("cuda: attention needs head_dim <= 128");
-    if (d.causal && d.q_seq != d.kv_seq) return decline("cuda: causal attention needs q_seq == kv_seq");
-    if (d.batch * d.q_heads > 65535) return decline("cuda: attention needs batch * heads <= 65535");
+    if (d.batch * d.q_heads > 65535) return decline("cuda: attention needs batch * q_heads <= 65535");
     if (!(d.scale > 0.0f)) return decline("cuda: attention needs scale > 0");
     return true;
 }
 
-dkc_attention_desc attention_desc(const dk_attention_desc &d, const int32_t *key_lens) {
-    if (key_lens) fail(DK_UNSUPPORTED, "cuda: attention with key_lens (per-batch key lengths) is not supported");
-    return {d.batch, d.q_heads, d.q_seq, d.kv_seq, static_cast<int32_t>(d.head_dim), d.causal, d.scale};
+// The kernels' descriptor; key_lens (host memory, validated by the shape function) is copied into
+// `device_lens`.
+dkc_attention_desc attention_desc(const dk_attention_desc &d, const int32_t *key_lens, DeviceScratch &device_lens) {
+    if (key_lens)
+        DKC_CALL(dkc_memcpy, device_lens.p, static_cast<const void *>(key_lens), d.batch * int64_t(sizeof(int32_t)),
+                 int32_t(DKC_HOST_TO_DEVICE), kDefaultStream);
+    return {d.batch, d.q_heads, d.q_seq, d.kv_seq, static_cast<int32_t>(d.head_dim), d.causal, d.scale,
+            d.kv_heads, 1, key_lens ? device_lens.as<const int32_t>() : nullptr};
+}
+
+int64_t key_lens_bytes(const dk_attention_desc &d, const int32_t *key_lens) {
+    return key_lens ? d.batch * int64_t(sizeof(int32_t)) : 0;
 }
 
 void attention_forward(const AttentionForwardArgs &x) {
-    const dkc_attention_desc ad = attention_desc(x.d, x.key_lens);
+    DeviceScratch lens(key_lens_bytes(x.d, x.key_lens));
+    const dkc_attention_desc ad = attention_desc(x.d, x.key_lens, lens);
     if (x.lse) return DKC_CALL(dkc_attention_forward, &ad, x.out, x.lse, x.q, x.k, x.v, kDefaultStream);
     DeviceScratch lse(x.d.batch * x.d.q_heads * x.d.q_seq * int64_t(sizeof(float))); // inference: not kept
     DKC_CALL(dkc_attention_forward, &ad, x.out, lse.as<float>(), x.q, x.k, x.v, kDefaultStream);
 }
 
 void attention_backward(const AttentionBackwardArgs &x) {
-    const dkc_attention_desc ad = attention_desc(x.d, x.key_lens);
+    DeviceScratch lens(key_lens_bytes(x.d, x.key_lens));
+    const dkc_attention_desc ad = attention_desc(x.d, x.key_lens, lens);
     DKC_CALL(dkc_attention_backward, &ad, x.dq, x.dk, x.dv, x.dout, x.q, x.k, x.v, x.out, x.lse, kDefaultStream);
 }
 

@@ -161,16 +161,23 @@ DK_API int dkc_conv_backward_weights(const dkc_conv_desc *desc, float *dw, float
                                      const float *x, dkc_stream stream);
 
 /* ---- attention (flash-style: the seq_q x seq_k scores never reach memory) --------------------
- * q, o, dq [batch, heads, seq_q, head_dim]; k, v, dk, dv [batch, heads, seq_k, head_dim];
- * lse [batch, heads, seq_q]. o = softmax(scale q k^T (+ causal mask)) v, overwriting o and lse
- * (the log-sum-exp of each row's scaled scores, saved for the backward pass). causal: query i sees
- * keys j <= i + seq_k - seq_q (aligned at the bottom right, as FlashAttention 2); a query that sees
- * no key gets o = 0 and lse = -inf. head_dim in [1, 128]. The backward pass overwrites dq, dk and
- * dv (dq is accumulated with float atomics: the order of its additions varies from run to run). */
+ * q, o, dq [batch, heads, seq_q, head_dim]; k, v, dk, dv [batch, kv_heads, seq_k, head_dim];
+ * lse [batch, heads, seq_q]. o = softmax(scale q k^T (+ masks)) v, overwriting o and lse (the
+ * log-sum-exp of each row's scaled scores, saved for the backward pass). Grouped-query attention:
+ * q head h reads k/v head h / (heads / kv_heads) (kv_heads 0 means heads). key_lens (device
+ * memory, [batch] int32 in [1, seq_k], or NULL): query rows of batch b see keys j < key_lens[b].
+ * causal: query i sees keys j <= i + seq_k - seq_q (aligned at the bottom right, as FlashAttention
+ * 2), or j <= i with causal_top_left (deepkern.h's convention); a query that sees no key gets
+ * o = 0 and lse = -inf. head_dim in [1, 128]. The backward pass overwrites dq, dk and dv (dq is
+ * accumulated with float atomics: the order of its additions varies from run to run; with
+ * kv_heads < heads, dk and dv are summed over each group of q heads in a fixed order). */
 typedef struct dkc_attention_desc {
     int64_t batch, heads, seq_q, seq_k;
     int32_t head_dim, causal;
     float scale;
+    int64_t kv_heads;        /* 0: heads */
+    int32_t causal_top_left; /* 0 or 1 */
+    const int32_t *key_lens; /* or NULL */
 } dkc_attention_desc;
 DK_API int dkc_attention_forward(const dkc_attention_desc *desc, float *o, float *lse, const float *q, const float *k,
                                  const float *v, dkc_stream stream);

@@ -296,14 +296,21 @@ class CudaParityTest {
 
     @Test
     void attentionForwardAndBackward() {
+        // batch, q heads, k/v heads, q_seq, kv_seq, head_dim
+        long[][] shapes = {{1, 1, 1, 1, 1, 1}, {2, 3, 3, 19, 23, 24}, {1, 4, 2, 70, 33, 64}, {2, 2, 1, 9, 40, 128}};
         for (boolean causal : new boolean[] {false, true})
-            for (long[] shp : new long[][] {{1, 1, 1, 1, 1}, {2, 3, 19, 23, 24}, {1, 2, 70, 70, 64}}) {
-                long bsz = shp[0], h = shp[1], sq = shp[2], sk = causal ? shp[2] : shp[3], d = shp[4];
-                Tensor q = rand(38, bsz, h, sq, d), k = rand(39, bsz, h, sk, d), v = rand(40, bsz, h, sk, d),
+            for (long[] shp : shapes) {
+                long bsz = shp[0], h = shp[1], kvh = shp[2], sq = shp[3], sk = shp[4], d = shp[5];
+                Tensor q = rand(38, bsz, h, sq, d), k = rand(39, bsz, kvh, sk, d), v = rand(40, bsz, kvh, sk, d),
                         dout = rand(41, bsz, h, sq, d);
-                AttentionOptions opts = AttentionOptions.builder().causal(causal).build();
-                long[] qs = {bsz, h, sq, d}, ks = {bsz, h, sk, d}, ls = {bsz, h, sq};
-                parity((causal ? "causal " : "") + "attention " + Arrays.toString(shp), 1e-4f,
+                // causal runs also with per-batch key lengths (the last batch sees a third of the keys)
+                int[] lens = new int[(int) bsz];
+                Arrays.fill(lens, (int) sk);
+                lens[lens.length - 1] = (int) Math.max(1, sk / 3);
+                AttentionOptions.Builder ob = AttentionOptions.builder().causal(causal);
+                AttentionOptions opts = (causal ? ob.keyLengths(lens) : ob).build();
+                long[] qs = {bsz, h, sq, d}, ks = {bsz, kvh, sk, d}, ls = {bsz, h, sq};
+                parity((causal ? "causal, key lengths " : "") + "attention " + Arrays.toString(shp), 1e-4f,
                         new Tensor[] {q, k, v, dout}, new long[][] {qs, ls, qs, ks, ks}, (b, o, i) -> {
                             AttentionSpec s = AttentionSpec.of(b, i[0], i[1], i[2], opts);
                             b.attentionForward(s, o[0], o[1], i[0], i[1], i[2]);
@@ -316,11 +323,11 @@ class CudaParityTest {
     void unsupportedFeaturesAreNamed() {
         Backend cuda = CudaTensorTest.cuda();
         try (TensorScope scope = TensorScope.open()) {
-            Tensor q = Tensor.empty(Device.cuda(), 1, 4, 5, 8), k = Tensor.empty(Device.cuda(), 1, 2, 5, 8);
-            AttentionSpec s = AttentionSpec.of(cuda, q, k, k, AttentionOptions.DEFAULT);
+            Tensor q = Tensor.empty(Device.cuda(), 1, 2, 5, 8);
+            AttentionSpec s = AttentionSpec.of(cuda, q, q, q, AttentionOptions.builder().dropout(0.1f, 7).build());
             UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
-                    () -> cuda.attentionForward(s, Tensor.empty(Device.cuda(), 1, 4, 5, 8), null, q, k, k));
-            assertTrue(e.getMessage().contains("grouped-query") && e.getMessage().contains("cuda"), e.getMessage());
+                    () -> cuda.attentionForward(s, Tensor.empty(Device.cuda(), 1, 2, 5, 8), null, q, q, q));
+            assertTrue(e.getMessage().contains("dropout") && e.getMessage().contains("cuda"), e.getMessage());
             // A label out of range in device memory is named before any kernel runs.
             CrossEntropySpec xs = new CrossEntropySpec(2, 3, 0f);
             Tensor labels = Tensor.of(new float[] {1, 3}, 2).to(Device.cuda());
