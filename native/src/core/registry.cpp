@@ -124,7 +124,9 @@ DK_DECLARE_IMPLS(Pool2dImpl, pool2d_forward_ref_impl, pool2d_backward_ref_impl, 
 DK_DECLARE_IMPLS(Conv2dImpl, conv2d_ref_impl, conv2d_im2col_impl, conv2d_cuda_impl)
 DK_DECLARE_IMPLS(EmbeddingImpl, embedding_forward_ref_impl, embedding_backward_ref_impl, embedding_forward_cuda_impl,
                  embedding_backward_cuda_impl)
-DK_DECLARE_IMPLS(OptimImpl, optimizer_ref_impl, optimizer_cuda_impl)
+DK_DECLARE_IMPLS(OptimImpl, optimizer_ref_impl, optimizer_cpu_impl, optimizer_cuda_impl) // cpu/optim
+DK_DECLARE_IMPLS(EltwiseImpl, eltwise_forward_cpu_impl, eltwise_backward_cpu_impl)         // cpu/eltwise
+DK_DECLARE_IMPLS(BatchnormImpl, batchnorm_forward_cpu_impl, batchnorm_backward_cpu_impl)   // cpu/norm
 #ifdef DK_HAVE_ONEDNN
 DK_DECLARE_IMPLS(EltwiseImpl, eltwise_forward_onednn_impl, eltwise_backward_onednn_impl)
 DK_DECLARE_IMPLS(SoftmaxImpl, softmax_forward_onednn_impl, softmax_backward_onednn_impl)
@@ -153,12 +155,15 @@ const List<Impl> &pick_list(dk_backend backend, const char *op, const List<Impl>
 
 } // namespace
 
-// fn(backend): native runs `cpu` then the reference; onednn runs `onednn_first` (a oneDNN
-// primitive, when built with oneDNN) then `cpu` then the reference; cuda runs `cuda_impl` alone.
-#define DK_OP_LIST(fn, Impl, ref_impl, cuda_impl, onednn_first, ...)                                          \
+// fn(backend): native runs the `native_first` implementations, then the reference; onednn runs
+// `onednn_first` (a oneDNN primitive when built with oneDNN, or a CPU kernel oneDNN lacks), then
+// the reference; cuda runs `cuda_impl` alone. The firsts are parenthesized lists, each entry
+// followed by a comma: (&a, &b,) or ().
+#define DK_UNPAREN(...) __VA_ARGS__
+#define DK_OP_LIST(fn, Impl, ref_impl, cuda_impl, native_first, onednn_first)                                \
     const List<Impl> &fn(dk_backend backend) {                                                            \
-        static const List<Impl> native = {__VA_ARGS__ &ref_impl};                                         \
-        static const List<Impl> onednn = {onednn_first __VA_ARGS__ &ref_impl};                            \
+        static const List<Impl> native = {DK_UNPAREN native_first & ref_impl};                           \
+        static const List<Impl> onednn = {DK_UNPAREN onednn_first & ref_impl};                            \
         static const List<Impl> cuda = {&cuda_impl};                                                      \
         static const List<Impl> ref = {&ref_impl};                                                        \
         return pick_list(backend, #fn, native, onednn, cuda, ref);                                        \
@@ -169,35 +174,40 @@ const List<Impl> &pick_list(dk_backend backend, const char *op, const List<Impl>
 #define DK_ONEDNN(impl)
 #endif
 
-DK_OP_LIST(binary_impls, BinaryImpl, binary_ref_impl, binary_cuda_impl, )
-DK_OP_LIST(reduce_impls, ReduceImpl, reduce_ref_impl, reduce_cuda_impl, )
-DK_OP_LIST(copy_impls, CopyImpl, copy_ref_impl, copy_cuda_impl, )
-DK_OP_LIST(dropout_impls, DropoutImpl, dropout_ref_impl, dropout_cuda_impl, )
-DK_OP_LIST(xent_forward_impls, XentImpl, xent_forward_ref_impl, xent_forward_cuda_impl, )
-DK_OP_LIST(xent_backward_impls, XentImpl, xent_backward_ref_impl, xent_backward_cuda_impl, )
-DK_OP_LIST(layernorm_forward_impls, LayernormImpl, layernorm_forward_ref_impl, layernorm_forward_cuda_impl, )
-DK_OP_LIST(layernorm_backward_impls, LayernormImpl, layernorm_backward_ref_impl, layernorm_backward_cuda_impl, )
-DK_OP_LIST(embedding_forward_impls, EmbeddingImpl, embedding_forward_ref_impl, embedding_forward_cuda_impl, )
-DK_OP_LIST(embedding_backward_impls, EmbeddingImpl, embedding_backward_ref_impl, embedding_backward_cuda_impl, )
-DK_OP_LIST(optimizer_impls, OptimImpl, optimizer_ref_impl, optimizer_cuda_impl, )
+DK_OP_LIST(binary_impls, BinaryImpl, binary_ref_impl, binary_cuda_impl, (), ())
+DK_OP_LIST(reduce_impls, ReduceImpl, reduce_ref_impl, reduce_cuda_impl, (), ())
+DK_OP_LIST(copy_impls, CopyImpl, copy_ref_impl, copy_cuda_impl, (), ())
+DK_OP_LIST(dropout_impls, DropoutImpl, dropout_ref_impl, dropout_cuda_impl, (), ())
+DK_OP_LIST(xent_forward_impls, XentImpl, xent_forward_ref_impl, xent_forward_cuda_impl, (), ())
+DK_OP_LIST(xent_backward_impls, XentImpl, xent_backward_ref_impl, xent_backward_cuda_impl, (), ())
+DK_OP_LIST(layernorm_forward_impls, LayernormImpl, layernorm_forward_ref_impl, layernorm_forward_cuda_impl, (), ())
+DK_OP_LIST(layernorm_backward_impls, LayernormImpl, layernorm_backward_ref_impl, layernorm_backward_cuda_impl, (), ())
+DK_OP_LIST(embedding_forward_impls, EmbeddingImpl, embedding_forward_ref_impl, embedding_forward_cuda_impl, (), ())
+DK_OP_LIST(embedding_backward_impls, EmbeddingImpl, embedding_backward_ref_impl, embedding_backward_cuda_impl, (),
+           ())
+// oneDNN has no optimizer: both CPU backends use cpu/optim.
+DK_OP_LIST(optimizer_impls, OptimImpl, optimizer_ref_impl, optimizer_cuda_impl, (&optimizer_cpu_impl,),
+           (&optimizer_cpu_impl,))
 DK_OP_LIST(eltwise_forward_impls, EltwiseImpl, eltwise_forward_ref_impl, eltwise_forward_cuda_impl,
-           DK_ONEDNN(eltwise_forward_onednn_impl))
+           (&eltwise_forward_cpu_impl,), (DK_ONEDNN(eltwise_forward_onednn_impl)))
 DK_OP_LIST(eltwise_backward_impls, EltwiseImpl, eltwise_backward_ref_impl, eltwise_backward_cuda_impl,
-           DK_ONEDNN(eltwise_backward_onednn_impl))
-DK_OP_LIST(softmax_forward_impls, SoftmaxImpl, softmax_forward_ref_impl, softmax_forward_cuda_impl,
-           DK_ONEDNN(softmax_forward_onednn_impl))
-DK_OP_LIST(softmax_backward_impls, SoftmaxImpl, softmax_backward_ref_impl, softmax_backward_cuda_impl,
-           DK_ONEDNN(softmax_backward_onednn_impl))
+           (&eltwise_backward_cpu_impl,), (DK_ONEDNN(eltwise_backward_onednn_impl)))
+DK_OP_LIST(softmax_forward_impls, SoftmaxImpl, softmax_forward_ref_impl, softmax_forward_cuda_impl, (),
+           (DK_ONEDNN(softmax_forward_onednn_impl)))
+DK_OP_LIST(softmax_backward_impls, SoftmaxImpl, softmax_backward_ref_impl, softmax_backward_cuda_impl, (),
+           (DK_ONEDNN(softmax_backward_onednn_impl)))
 DK_OP_LIST(batchnorm_forward_impls, BatchnormImpl, batchnorm_forward_ref_impl, batchnorm_forward_cuda_impl,
-           DK_ONEDNN(batchnorm_forward_onednn_impl))
+           (&batchnorm_forward_cpu_impl,), (DK_ONEDNN(batchnorm_forward_onednn_impl)))
 DK_OP_LIST(batchnorm_backward_impls, BatchnormImpl, batchnorm_backward_ref_impl, batchnorm_backward_cuda_impl,
-           DK_ONEDNN(batchnorm_backward_onednn_impl))
-DK_OP_LIST(pool2d_forward_impls, Pool2dImpl, pool2d_forward_ref_impl, pool2d_forward_cuda_impl,
-           DK_ONEDNN(pool2d_forward_onednn_impl))
-DK_OP_LIST(pool2d_backward_impls, Pool2dImpl, pool2d_backward_ref_impl, pool2d_backward_cuda_impl,
-           DK_ONEDNN(pool2d_backward_onednn_impl))
-DK_OP_LIST(conv2d_impls, Conv2dImpl, conv2d_ref_impl, conv2d_cuda_impl, , &conv2d_im2col_impl, )
+           (&batchnorm_backward_cpu_impl,), (DK_ONEDNN(batchnorm_backward_onednn_impl)))
+DK_OP_LIST(pool2d_forward_impls, Pool2dImpl, pool2d_forward_ref_impl, pool2d_forward_cuda_impl, (),
+           (DK_ONEDNN(pool2d_forward_onednn_impl)))
+DK_OP_LIST(pool2d_backward_impls, Pool2dImpl, pool2d_backward_ref_impl, pool2d_backward_cuda_impl, (),
+           (DK_ONEDNN(pool2d_backward_onednn_impl)))
+DK_OP_LIST(conv2d_impls, Conv2dImpl, conv2d_ref_impl, conv2d_cuda_impl, (&conv2d_im2col_impl,),
+           (&conv2d_im2col_impl,))
 #undef DK_ONEDNN
 #undef DK_OP_LIST
+#undef DK_UNPAREN
 
 } // namespace dk

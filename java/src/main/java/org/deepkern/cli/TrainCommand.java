@@ -3,6 +3,7 @@ package org.deepkern.cli;
 import org.deepkern.Library;
 import org.deepkern.backend.Backend;
 import org.deepkern.backend.Backends;
+import org.deepkern.data.Augmentation;
 import org.deepkern.data.Dataset;
 import org.deepkern.data.FashionMnist;
 import org.deepkern.io.ModelFile;
@@ -70,6 +71,9 @@ final class TrainCommand implements Runnable {
     @Option(names = "--curves", description = "write the training curves to <prefix>.csv and <prefix>.png")
     Path curves;
 
+    @Option(names = "--augment", description = "augment the training images: random shifts by up to 2 pixels and horizontal flips")
+    boolean augment;
+
     @Option(names = "--no-progress", description = "no progress bar")
     boolean noProgress;
 
@@ -93,15 +97,16 @@ final class TrainCommand implements Runnable {
         Dataset test = d.test().standardize(st);
         System.out.printf(Locale.ROOT, "data: %d training, %d validation, %d test images; standardized with mean %.4f, std %.4f%n",
                 train.size(), val == null ? 0 : val.size(), test.size(), st.mean(), st.std());
-        System.out.printf("backend: %s, threads: %d, model: %s, optimizer: %s, batch %d, %d epochs%n", be.name(), Library.threads(), model,
-                optimizer, batch, epochs);
+        System.out.printf("backend: %s, threads: %d, model: %s, optimizer: %s, batch %d, %d epochs%s%n", be.name(), Library.threads(), model,
+                optimizer, batch, epochs, augment ? ", augmented (shifts up to 2 pixels, flips)" : "");
         try (var sel = Backends.use(be); Module net = Models.create(model, seed)) {
             System.out.print(net);
             System.out.printf("parameters: %d%n", net.parameterCount());
             long steps = (long) epochs * ((train.size() + batch - 1) / batch);
             try (Optimizer opt = optimizer(steps, net)) {
                 Trainer trainer = Trainer.builder(net, opt).epochs(epochs).batchSize(batch).patience(val == null ? 0 : patience)
-                        .progressBar(!noProgress).seed(seed).build();
+                        .progressBar(!noProgress).seed(seed)
+                        .augment(augment ? Augmentation.shiftAndFlip(2, true, st.standardized(0f)) : null).build();
                 History history = trainer.fit(train, val);
                 if (curves != null) {
                     Cli.unchecked(() -> {

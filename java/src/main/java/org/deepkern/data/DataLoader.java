@@ -5,11 +5,13 @@ import org.deepkern.Tensor;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
 import java.util.Objects;
+import java.util.SplittableRandom;
 
 /**
  * Mini-batches of a {@link Dataset}: features [B, ...sampleShape] and labels [B] (class indices
  * as floats). Shuffled per epoch with seed + epoch when shuffling is on; the last batch may be
- * smaller unless {@code dropLast}. Each batch's tensors belong to the caller (or the open
+ * smaller unless {@code dropLast}. With an {@link Augmentation}, every sample is transformed as the
+ * batch is assembled, from a random stream fixed by seed, epoch and batch. Each batch's tensors belong to the caller (or the open
  * TensorScope): close them, or open a scope per step.
  *
  * <pre>{@code
@@ -22,6 +24,7 @@ public final class DataLoader {
     private final int batchSize;
     private final boolean shuffle, dropLast;
     private final long seed;
+    private final Augmentation augmentation;
 
     private DataLoader(Builder b) {
         if (b.batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + b.batchSize);
@@ -30,6 +33,7 @@ public final class DataLoader {
         shuffle = b.shuffle;
         dropLast = b.dropLast;
         seed = b.seed;
+        augmentation = b.augmentation;
     }
 
     public static Builder builder(Dataset data) {
@@ -80,9 +84,12 @@ public final class DataLoader {
                 int b = Math.min(batchSize, order.length - next);
                 int ss = data.sampleSize();
                 float[] f = new float[b * ss], l = new float[b];
+                SplittableRandom random = augmentation == null ? null
+                        : new SplittableRandom(seed * 0x9E3779B97F4A7C15L ^ ((long) epoch << 32 | next / batchSize));
                 for (int i = 0; i < b; ++i) {
                     data.copySample(order[next + i], f, i * ss);
                     l[i] = data.label(order[next + i]);
+                    if (random != null) augmentation.apply(f, i * ss, data.sampleShape(), random);
                 }
                 next += b;
                 long[] shape = new long[data.sampleShape().length + 1];
@@ -105,6 +112,7 @@ public final class DataLoader {
         private int batchSize = 64;
         private boolean shuffle = true, dropLast;
         private long seed;
+        private Augmentation augmentation;
 
         private Builder(Dataset data) {
             this.data = data;
@@ -117,6 +125,8 @@ public final class DataLoader {
         /** Drop a last batch smaller than the batch size (default false). */
         public Builder dropLast(boolean v) { dropLast = v; return this; }
         public Builder seed(long v) { seed = v; return this; }
+        /** Transform every sample of every batch (default: none). */
+        public Builder augment(Augmentation v) { augmentation = v; return this; }
         public DataLoader build() { return new DataLoader(this); }
     }
 }

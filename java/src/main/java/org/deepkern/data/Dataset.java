@@ -134,7 +134,12 @@ public final class Dataset {
     }
 
     /** Zero-centering and scaling statistics. */
-    public record Standardization(float mean, float std) {}
+    public record Standardization(float mean, float std) {
+        /** The standardized value of a raw feature value, e.g. of a black pixel (0). */
+        public float standardized(float raw) {
+            return std > 0 ? (raw - mean) / std : raw - mean;
+        }
+    }
 
     static int[] permutation(int n, long seed) {
         int[] p = new int[n];

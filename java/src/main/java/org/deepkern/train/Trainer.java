@@ -6,6 +6,7 @@ import me.tongfei.progressbar.ProgressBarStyle;
 import org.deepkern.Autograd;
 import org.deepkern.Tensor;
 import org.deepkern.TensorScope;
+import org.deepkern.data.Augmentation;
 import org.deepkern.data.DataLoader;
 import org.deepkern.data.Dataset;
 import org.deepkern.nn.Functional;
@@ -37,6 +38,7 @@ public final class Trainer {
     private final float labelSmoothing;
     private final boolean progressBar;
     private final long seed;
+    private final Augmentation augmentation;
     private final PrintStream log;
 
     private Trainer(Builder b) {
@@ -50,6 +52,7 @@ public final class Trainer {
         labelSmoothing = b.labelSmoothing;
         progressBar = b.progressBar;
         seed = b.seed;
+        augmentation = b.augmentation;
         log = b.log;
     }
 
@@ -62,7 +65,7 @@ public final class Trainer {
      * early stopping) after every epoch.
      */
     public History fit(Dataset train, Dataset validation) {
-        DataLoader loader = DataLoader.builder(train).batchSize(batchSize).shuffle(true).seed(seed).build();
+        DataLoader loader = DataLoader.builder(train).batchSize(batchSize).shuffle(true).seed(seed).augment(augmentation).build();
         History history = new History();
         double best = Double.POSITIVE_INFINITY;
         Map<String, float[]> bestWeights = null;
@@ -168,6 +171,7 @@ public final class Trainer {
         private float labelSmoothing;
         private boolean progressBar = true;
         private long seed = 1;
+        private Augmentation augmentation;
         private PrintStream log = System.out;
 
         private Builder(Module model, Optimizer optimizer) {
@@ -184,6 +188,8 @@ public final class Trainer {
         public Builder progressBar(boolean v) { progressBar = v; return this; }
         /** The shuffling seed. */
         public Builder seed(long v) { seed = v; return this; }
+        /** Transform the training samples (never validation or test ones); default none. */
+        public Builder augment(Augmentation v) { augmentation = v; return this; }
         /** Where the per-epoch lines go (null: nowhere). */
         public Builder log(PrintStream v) { log = v; return this; }
         public Trainer build() { return new Trainer(this); }
