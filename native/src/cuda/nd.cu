@@ -2,8 +2,10 @@
 // strides), copy (a strided gather) and reduce_sum. binary and copy: one thread per output element,
 // the flat index unravelled over the shape (last dimension fastest: coalesced for dense operands).
 // reduce_sum: the dimensions split into kept ones (an output element each) and summed ones (output
-// stride 0); one block per output element, its threads striding over the summed index space, then
-// a block sum in a fixed order (deterministic).
+// stride 0). Few terms per output (a bias gradient over a small batch, the heads of a grouped-query
+// group): one thread per output element sums them in order; many: one block per output element,
+// its threads striding over the summed index space, then a block sum in a fixed order. Both are
+// deterministic.
 #include "dk_cuda_rt.h"
 #include "reduce.cuh"
 
@@ -65,6 +67,26 @@ __global__ __launch_bounds__(THREADS) void reduce_sum_kernel(const Nd kept, int6
         if (threadIdx.x == 0) out[o] = beta == 0.0f ? alpha * s : alpha * s + beta * out[o];
     }
 }
+
+__global__ __launch_bounds__(THREADS) void reduce_sum_few_kernel(const Nd kept, int64_t kept_total, const Nd summed,
+                                                                 int64_t summed_total, float alpha, float beta,
+                                                                 float *out, const float *a) {
+    for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < kept_total;
+         e += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+        int64_t o, oa, unused;
+        unravel(kept, e, o, oa, unused);
+        float s = 0.0f;
+        for (int64_t j = 0; j < summed_total; ++j) {
+            int64_t u0, ja, u2;
+            unravel(summed, j, u0, ja, u2);
+            s += a[oa + ja];
+        }
+        out[o] = beta == 0.0f ? alpha * s : alpha * s + beta * out[o];
+    }
+}
+
+// Up to this many terms per output, a thread sums them alone.
+constexpr int64_t FEW_TERMS = 64;
 
 unsigned grid_for(int64_t n, int per_block) {
     const int64_t blocks = (n + per_block - 1) / per_block;
@@ -136,7 +158,13 @@ extern "C" int dkc_reduce_sum(const dk_nd_desc *desc, float alpha, float beta, f
         to.shape[at] = d.shape[k], to.s0[at] = d.s0[k], to.s1[at] = d.s1[k];
         (&to == &summed ? summed_total : kept_total) *= d.shape[k];
     }
-    DK_LAUNCH(reduce_sum_kernel, dim3(grid_for(kept_total, 1)), dim3(THREADS), 0, static_cast<cudaStream_t>(stream),
-              kept, kept_total, summed, summed_total, alpha, beta, out, a);
+    const auto s = static_cast<cudaStream_t>(stream);
+    if (summed_total <= FEW_TERMS) {
+        DK_LAUNCH(reduce_sum_few_kernel, dim3(grid_for(kept_total, THREADS)), dim3(THREADS), 0, s, kept, kept_total,
+                  summed, summed_total, alpha, beta, out, a);
+        return dkc::launched("reduce_sum_few_kernel");
+    }
+    DK_LAUNCH(reduce_sum_kernel, dim3(grid_for(kept_total, 1)), dim3(THREADS), 0, s, kept, kept_total, summed,
+              summed_total, alpha, beta, out, a);
     return dkc::launched("reduce_sum_kernel");
 }
