@@ -5,6 +5,7 @@
 #include "check.h"
 #include "deepkern.h"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
@@ -127,4 +128,94 @@ TEST(train_native_optimizer_matches_ref) {
             CHECK_MSG(worst(s1[1], s1[0]) < 1e-5 && worst(s2[1], s2[0]) < 1e-5,
                       "state, " + what + ": " + std::to_string(worst(s1[1], s1[0])) + " " + std::to_string(worst(s2[1], s2[0])));
         }
+}
+
+namespace {
+
+// Offset of multi-index idx under strides.
+int64_t offset(const int64_t *idx, const int64_t *strides, int rank) {
+    int64_t o = 0;
+    for (int i = 0; i < rank; ++i) o += idx[i] * strides[i];
+    return o;
+}
+
+// Visits every multi-index of shape in row-major order.
+template <class F>
+void for_each_index(const dk_nd_desc &d, F f) {
+    int64_t n = 1, idx[DK_MAX_RANK] = {};
+    for (int i = 0; i < d.rank; ++i) n *= d.shape[i];
+    for (int64_t t = 0; t < n; ++t) {
+        int64_t rem = t;
+        for (int i = d.rank - 1; i >= 0; --i) idx[i] = rem % d.shape[i], rem /= d.shape[i];
+        f(idx);
+    }
+}
+
+// Row-major strides of shape, with broadcast (size-1 in `mask`) dimensions given stride 0.
+void strides_of(const int64_t *shape, int rank, const bool *broadcast, int64_t *out) {
+    int64_t s = 1;
+    for (int i = rank - 1; i >= 0; --i) {
+        out[i] = broadcast && broadcast[i] ? 0 : s;
+        if (!(broadcast && broadcast[i])) s *= std::max<int64_t>(shape[i], 1); // empty tensors keep valid strides
+    }
+}
+
+} // namespace
+
+// The strided n-d kernels (binary with broadcasting, copy of a transposed view, sum reduction)
+// against element-by-element loops, on layouts that merge into one long row, split across
+// threads, broadcast, transpose, and reduce over an empty dimension.
+TEST(train_nd_ops_match_elementwise_loops) {
+    std::mt19937 rng(37);
+    struct S { int rank; int64_t shape[4]; bool bcast_b[4]; };
+    const S cases[] = {{4, {8, 16, 28, 28}, {false, false, false, false}},   // residual add: one row
+                       {4, {8, 16, 28, 28}, {true, false, true, true}},      // per-channel bias
+                       {2, {3, 70000}, {false, false}},                      // rows longer than a piece
+                       {3, {5, 1, 7}, {false, false, true}},
+                       {1, {1}, {false}},
+                       {3, {2, 0, 3}, {false, false, false}},
+                       {3, {4, 0, 5}, {false, true, false}}}; // the sum over an empty dimension is 0
+    for (const S &c : cases) {
+        dk_nd_desc d{};
+        d.rank = c.rank;
+        int64_t n = 1;
+        for (int i = 0; i < c.rank; ++i) d.shape[i] = c.shape[i], n *= c.shape[i];
+        strides_of(d.shape, c.rank, nullptr, d.out_strides);
+        strides_of(d.shape, c.rank, nullptr, d.a_strides);
+        strides_of(d.shape, c.rank, c.bcast_b, d.b_strides);
+        int64_t bn = 1;
+        for (int i = 0; i < c.rank; ++i) bn *= c.bcast_b[i] ? 1 : d.shape[i];
+        const auto a = uniform(std::max<int64_t>(n, 1), -1, 1, rng), b = uniform(std::max<int64_t>(bn, 1), -1, 1, rng);
+        for (int op = DK_BINARY_ADD; op <= DK_BINARY_MUL; ++op) {
+            std::vector<float> out(std::max<int64_t>(n, 1), NAN), want(out);
+            for_each_index(d, [&](const int64_t *idx) {
+                const float x = a[offset(idx, d.a_strides, d.rank)], y = b[offset(idx, d.b_strides, d.rank)];
+                want[offset(idx, d.out_strides, d.rank)] = op == DK_BINARY_ADD ? x + y : op == DK_BINARY_SUB ? x - y : x * y;
+            });
+            CHECK_MSG(dk_binary(DK_BACKEND_NATIVE, static_cast<dk_binary_op>(op), &d, out.data(), n, a.data(), n, b.data(), bn) ==
+                          DK_OK, dk_last_error());
+            for (int64_t i = 0; i < n; ++i) CHECK_MSG(out[i] == want[i], "binary op " + std::to_string(op) + " at " + std::to_string(i));
+        }
+        // copy of the transpose of the last two dimensions (a gather)
+        if (c.rank >= 2) {
+            dk_nd_desc t = d;
+            std::swap(t.shape[c.rank - 1], t.shape[c.rank - 2]);
+            strides_of(t.shape, c.rank, nullptr, t.out_strides);
+            std::swap(t.a_strides[c.rank - 1], t.a_strides[c.rank - 2]);
+            std::vector<float> out(std::max<int64_t>(n, 1), NAN), want(out);
+            for_each_index(t, [&](const int64_t *idx) { want[offset(idx, t.out_strides, t.rank)] = a[offset(idx, t.a_strides, t.rank)]; });
+            CHECK(dk_copy(DK_BACKEND_NATIVE, &t, out.data(), n, a.data(), n) == DK_OK);
+            for (int64_t i = 0; i < n; ++i) CHECK_MSG(out[i] == want[i], "transposed copy at " + std::to_string(i));
+        }
+        // sum over the broadcast dimensions of b: out has b's shape (0.5 * sum + 2 * out)
+        dk_nd_desc r = d;
+        for (int i = 0; i < c.rank; ++i) r.out_strides[i] = d.b_strides[i];
+        std::vector<double> sum(std::max<int64_t>(bn, 1), 0.0);
+        for_each_index(r, [&](const int64_t *idx) { sum[offset(idx, r.out_strides, r.rank)] += a[offset(idx, r.a_strides, r.rank)]; });
+        std::vector<float> out = b;
+        CHECK(dk_reduce_sum(DK_BACKEND_NATIVE, &r, 0.5f, 2.0f, out.data(), bn, a.data(), n) == DK_OK);
+        for (int64_t i = 0; i < bn; ++i)
+            CHECK_MSG(std::fabs(out[i] - (0.5 * sum[i] + 2.0 * b[i])) < 1e-5 * (1 + std::fabs(sum[i])),
+                      "reduce at " + std::to_string(i) + " rank " + std::to_string(c.rank));
+    }
 }

@@ -68,7 +68,8 @@ extern "C" dk_status dk_reduce_sum(dk_backend backend, const dk_nd_desc *desc, f
     return guarded([&] {
         check_reduce(desc, alpha, beta, out, out_len, a, a_len);
         const ReduceImpl &impl = pick(reduce_impls(backend), *desc, "reduce_sum");
-        if (nd_numel(*desc) == 0) return;
+        // no early return for an empty input: a sum over an empty dimension is 0, so out still
+        // becomes beta * out
         ThreadLease lease;
         impl.run({*desc, alpha, beta, out, a});
     });
