@@ -147,17 +147,18 @@ extern "C" int dkc_reduce_sum(const dk_nd_desc *desc, float alpha, float beta, f
     Nd d{};
     int64_t total = 0;
     if (int s = to_nd(desc, "reduce_sum", d, total)) return s;
-    if (total == 0) return DK_OK;
-    DKC_NOT_NULL(out);
-    DKC_NOT_NULL(a);
+    // Summed: output stride 0 and a size other than 1 (0 too: an empty sum makes out beta * out).
     Nd kept{}, summed{};
     int64_t kept_total = 1, summed_total = 1;
     for (int k = 0; k < d.rank; ++k) {
-        Nd &to = d.s0[k] == 0 && d.shape[k] > 1 ? summed : kept;
+        Nd &to = d.s0[k] == 0 && d.shape[k] != 1 ? summed : kept;
         const int at = to.rank++;
         to.shape[at] = d.shape[k], to.s0[at] = d.s0[k], to.s1[at] = d.s1[k];
         (&to == &summed ? summed_total : kept_total) *= d.shape[k];
     }
+    if (kept_total == 0) return DK_OK;
+    DKC_NOT_NULL(out);
+    if (summed_total > 0) DKC_NOT_NULL(a);
     const auto s = static_cast<cudaStream_t>(stream);
     if (summed_total <= FEW_TERMS) {
         DK_LAUNCH(reduce_sum_few_kernel, dim3(grid_for(kept_total, THREADS)), dim3(THREADS), 0, s, kept, kept_total,

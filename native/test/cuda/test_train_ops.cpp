@@ -227,6 +227,14 @@ TEST(cuda_nd_ops_match_ref) {
             }
         }
     }
+    { // an empty sum: out = beta * out
+        const dk_nd_desc d = nd3({3, 0, 4}, {4, 0, 1}, {0, 4, 1}, {0, 0, 0});
+        auto out = dkct::random_vec(12, rng);
+        Dev<float> gout(out);
+        dk::reduce_ref_impl.run({d, 2.0f, 0.5f, out.data(), nullptr});
+        if (!DKC_OK(dkc_reduce_sum(&d, 2.0f, 0.5f, gout.p, nullptr, nullptr))) return;
+        dkct::close(gout.get(), widen(out), 0, 0, "reduce_sum over an empty dimension");
+    }
     dk_nd_desc bad{};
     bad.rank = 9;
     float *q = reinterpret_cast<float *>(16);
