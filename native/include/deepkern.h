@@ -195,7 +195,8 @@ DK_API dk_status dk_matmul_packed_b_fused(const dk_matmul_desc *desc, float *c, 
  *   k, v, dk, dv      [batch, kv_heads, kv_seq, head_dim]
  *   lse               [batch, q_heads,  q_seq]   natural log of each row's softmax denominator,
  *                     lse = log(sum_j exp(s_ij)) with s = q k^T * scale (masked keys excluded)
- *   key_lens          [batch] int32, optional (NULL: every key is valid)
+ *   key_lens          [batch] int32, optional (NULL: every key is valid); host memory on every
+ *                     backend (the cuda backend copies it to the device)
  * Grouped-query attention: q head h reads k/v head h / (q_heads / kv_heads); kv_heads divides q_heads.
  * Masks: query i of batch b sees key j iff j < key_lens[b] (when given) and, when causal, j <= i
  * (top-left aligned: query i and key i are the same position). key_lens[b] is in [1, kv_seq],

@@ -1,17 +1,23 @@
 // A minimal test harness: TEST(name) registers a case; CHECK records a failure and goes on.
-// `dk_tests NAME` runs one case (ctest registers each one), `dk_tests` runs all.
+// `dk_tests NAME` runs one case (ctest registers each one), `dk_tests` runs all. main.cpp is the
+// main of every test executable (dk_tests and the CUDA kernel tests).
 #pragma once
 
 #include <cstdio>
 #include <functional>
 #include <map>
+#include <random>
 #include <string>
+#include <vector>
 
 namespace dkt {
 
 struct Registry {
     std::map<std::string, std::function<void()>> cases;
     int failures = 0;
+    // Why this executable's cases cannot run here (main prints it and exits 77, which ctest
+    // reports as skipped), or "" when they can. The CUDA tests set it (no GPU); null: always run.
+    std::function<std::string()> skip_reason;
     static Registry &get() {
         static Registry r;
         return r;
@@ -28,6 +34,14 @@ inline bool check(bool ok, const char *file, int line, const std::string &what) 
         if (Registry::get().failures <= 50) std::fprintf(stderr, "%s:%d: FAILED: %s\n", file, line, what.c_str());
     }
     return ok;
+}
+
+// n floats drawn uniformly from [lo, hi).
+inline std::vector<float> random_vec(size_t n, std::mt19937 &rng, float lo = -1.0f, float hi = 1.0f) {
+    std::uniform_real_distribution<float> d(lo, hi);
+    std::vector<float> v(n);
+    for (float &x : v) x = d(rng);
+    return v;
 }
 
 } // namespace dkt

@@ -2,6 +2,13 @@
 
 int main(int argc, char **argv) {
     auto &reg = dkt::Registry::get();
+    if (reg.skip_reason) {
+        const std::string why = reg.skip_reason();
+        if (!why.empty()) {
+            std::printf("SKIP: %s\n", why.c_str());
+            return 77;
+        }
+    }
     int ran = 0;
     for (auto &[name, fn] : reg.cases) {
         if (argc > 1 && name != argv[1]) continue;

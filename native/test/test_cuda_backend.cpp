@@ -66,3 +66,116 @@ TEST(cuda_backend_abi) {
     CHECK(dk_cuda_free(dc) == DK_INVALID_ARGUMENT && std::strstr(dk_last_error(), "already freed"));
     CHECK(dk_cuda_synchronize() == DK_OK && dk_cuda_empty_cache() == DK_OK);
 }
+
+namespace {
+
+// A device copy of a host vector through the C ABI, freed at scope exit.
+struct Device {
+    float *p = nullptr;
+    size_t n;
+    explicit Device(const std::vector<float> &h) : n(h.size()) {
+        CHECK_MSG(dk_cuda_malloc(reinterpret_cast<void **>(&p), int64_t(n * 4)) == DK_OK, dk_last_error());
+        CHECK(dk_cuda_memcpy(p, h.data(), int64_t(n * 4), DK_COPY_HOST_TO_DEVICE) == DK_OK);
+    }
+    ~Device() { dk_cuda_free(p); }
+    std::vector<float> host() const {
+        std::vector<float> h(n);
+        CHECK_MSG(dk_cuda_memcpy(h.data(), p, int64_t(n * 4), DK_COPY_DEVICE_TO_HOST) == DK_OK, dk_last_error());
+        return h;
+    }
+};
+
+void expect_close(const std::vector<float> &got, const std::vector<float> &want, float tol, const std::string &what) {
+    int bad = 0;
+    for (size_t i = 0; i < got.size(); ++i) bad += !(std::fabs(got[i] - want[i]) <= tol + tol * std::fabs(want[i]));
+    CHECK_MSG(got.size() == want.size() && bad == 0, what + ": " + std::to_string(bad) + " elements differ");
+}
+
+} // namespace
+
+// Attention and convolution through dk_attention_* / dk_conv2d_* on device pointers against the
+// reference backend on the host; what the cuda kernels do not cover fails naming the feature; an
+// out-of-range label in device memory is found before any kernel runs. (Every other op is compared
+// with the native backend from Java: org.deepkern.backend.CudaParityTest.)
+TEST(cuda_backend_ops_match_ref) {
+    if (dk_backend_check(DK_BACKEND_CUDA) != DK_OK) {
+        std::printf("skipped: the cuda backend is unavailable: %s\n", dk_last_error());
+        CHECK(std::getenv("DK_EXPECT_CUDA") == nullptr);
+        return;
+    }
+    std::mt19937 rng(31);
+    for (int causal : {0, 1}) {
+        // Grouped-query (4 q heads on 2 k/v heads), q_seq != kv_seq; the causal case with per-batch
+        // key lengths (host memory) and deepkern.h's top-left aligned mask.
+        dk_attention_desc d{2, 4, 2, 19, 23, 24, 0.2f, causal, 0.0f, 0};
+        const int32_t lens[2] = {23, 5};
+        const int32_t *key_lens = causal ? lens : nullptr;
+        const int64_t nlens = causal ? 2 : 0;
+        const size_t qn = 2 * 4 * 19 * 24, kn = 2 * 2 * 23 * 24, ln = 2 * 4 * 19;
+        const auto q = dkt::random_vec(qn, rng), k = dkt::random_vec(kn, rng), v = dkt::random_vec(kn, rng),
+                   dout = dkt::random_vec(qn, rng);
+        std::vector<float> out(qn), lse(ln), dq(qn), dk(kn), dv(kn);
+        CHECK(dk_attention_forward(DK_BACKEND_REF, &d, out.data(), qn, lse.data(), ln, q.data(), qn, k.data(), kn,
+                                   v.data(), kn, key_lens, nlens) == DK_OK);
+        CHECK(dk_attention_backward(DK_BACKEND_REF, &d, dq.data(), qn, dk.data(), kn, dv.data(), kn, dout.data(), qn,
+                                    q.data(), qn, k.data(), kn, v.data(), kn, out.data(), qn, lse.data(), ln, key_lens,
+                                    nlens) == DK_OK);
+        Device gq(q), gk(k), gv(v), gdout(dout), gout(out), glse(lse), gdq(dq), gdk(dk), gdv(dv);
+        CHECK_MSG(dk_attention_forward(DK_BACKEND_CUDA, &d, gout.p, qn, glse.p, ln, gq.p, qn, gk.p, kn, gv.p, kn,
+                                       key_lens, nlens) == DK_OK,
+                  dk_last_error());
+        CHECK_MSG(dk_attention_backward(DK_BACKEND_CUDA, &d, gdq.p, qn, gdk.p, kn, gdv.p, kn, gdout.p, qn, gq.p, qn,
+                                        gk.p, kn, gv.p, kn, gout.p, qn, glse.p, ln, key_lens, nlens) == DK_OK,
+                  dk_last_error());
+        const std::string what = causal ? "causal attention with key lengths" : "grouped-query attention";
+        expect_close(gout.host(), out, 1e-5f, what + " out");
+        expect_close(glse.host(), lse, 1e-5f, what + " lse");
+        expect_close(gdq.host(), dq, 1e-4f, what + " dq");
+        expect_close(gdk.host(), dk, 1e-4f, what + " dk");
+        expect_close(gdv.host(), dv, 1e-4f, what + " dv");
+        CHECK(std::string(dk_attention_impl_name(DK_BACKEND_CUDA, &d)) == "cuda");
+        // Inference (no lse) too.
+        CHECK_MSG(dk_attention_forward(DK_BACKEND_CUDA, &d, gout.p, qn, nullptr, 0, gq.p, qn, gk.p, kn, gv.p, kn,
+                                       key_lens, nlens) == DK_OK,
+                  dk_last_error());
+        expect_close(gout.host(), out, 1e-5f, what + " out without lse");
+    }
+    { // what the kernels do not cover: named
+        dk_attention_desc drop{1, 2, 2, 5, 5, 8, 0.3f, 0, 0.1f, 7};
+        CHECK(dk_attention_impl_name(DK_BACKEND_CUDA, &drop) == nullptr && std::strstr(dk_last_error(), "dropout") &&
+              std::strstr(dk_last_error(), "cuda"));
+        dk_attention_desc wide{1, 2, 2, 5, 5, 160, 0.3f, 0, 0.0f, 0};
+        CHECK(dk_attention_impl_name(DK_BACKEND_CUDA, &wide) == nullptr && std::strstr(dk_last_error(), "head_dim"));
+    }
+    { // conv2d forward, backward data, backward weights (with bias), stride 2, padding, ragged sizes
+        dk_conv2d_desc d{};
+        d.n = 2, d.c = 3, d.h = 11, d.w = 9, d.oc = 5, d.kernel_h = 3, d.kernel_w = 2, d.stride_h = 2, d.stride_w = 1,
+        d.pad_h = 1, d.pad_w = 1;
+        const int64_t oh = (11 + 2 - 3) / 2 + 1, ow = (9 + 2 - 2) / 1 + 1;
+        const size_t xn = 2 * 3 * 11 * 9, wn = 5 * 3 * 3 * 2, yn = size_t(2 * 5 * oh * ow);
+        const auto x = dkt::random_vec(xn, rng), w = dkt::random_vec(wn, rng), bias = dkt::random_vec(5, rng),
+                   dy = dkt::random_vec(yn, rng);
+        std::vector<float> y(yn), dx(xn), dw(wn), db(5);
+        CHECK(dk_conv2d_forward(DK_BACKEND_REF, &d, y.data(), yn, x.data(), xn, w.data(), wn, bias.data(), 5) == DK_OK);
+        CHECK(dk_conv2d_backward_data(DK_BACKEND_REF, &d, dx.data(), xn, dy.data(), yn, w.data(), wn) == DK_OK);
+        CHECK(dk_conv2d_backward_weights(DK_BACKEND_REF, &d, dw.data(), wn, db.data(), 5, dy.data(), yn, x.data(), xn) ==
+              DK_OK);
+        Device gx(x), gw(w), gb(bias), gdy(dy), gy(y), gdx(dx), gdw(dw), gdb(db);
+        CHECK_MSG(dk_conv2d_forward(DK_BACKEND_CUDA, &d, gy.p, yn, gx.p, xn, gw.p, wn, gb.p, 5) == DK_OK, dk_last_error());
+        CHECK_MSG(dk_conv2d_backward_data(DK_BACKEND_CUDA, &d, gdx.p, xn, gdy.p, yn, gw.p, wn) == DK_OK, dk_last_error());
+        CHECK_MSG(dk_conv2d_backward_weights(DK_BACKEND_CUDA, &d, gdw.p, wn, gdb.p, 5, gdy.p, yn, gx.p, xn) == DK_OK,
+                  dk_last_error());
+        expect_close(gy.host(), y, 1e-5f, "conv2d forward");
+        expect_close(gdx.host(), dx, 1e-5f, "conv2d backward data");
+        expect_close(gdw.host(), dw, 1e-4f, "conv2d backward weights");
+        expect_close(gdb.host(), db, 1e-4f, "conv2d backward bias");
+    }
+    { // a label out of range, in device memory: named before anything runs
+        dk_xent_desc d{3, 4, 0.0f};
+        Device logits(dkt::random_vec(12, rng)), labels(std::vector<float>{0, 4, 1}), probs(std::vector<float>(12)),
+            loss(std::vector<float>(1));
+        CHECK(dk_softmax_xent_forward(DK_BACKEND_CUDA, &d, loss.p, 1, probs.p, 12, logits.p, 12, labels.p, 3) ==
+                  DK_INVALID_ARGUMENT &&
+              std::strstr(dk_last_error(), "labels[1]"));
+    }
+}

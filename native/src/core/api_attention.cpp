@@ -12,7 +12,7 @@ namespace {
 const AttentionImpl &pick(dk_backend backend, const dk_attention_desc &d) {
     for (const AttentionImpl *impl : attention_impls(backend))
         if (impl->supports(d)) return *impl;
-    fail(DK_UNSUPPORTED, "no attention implementation supports this descriptor");
+    fail_unsupported("attention");
 }
 
 } // namespace

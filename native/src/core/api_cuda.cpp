@@ -5,35 +5,19 @@
 #include "cuda/dk_cuda.h"
 #include "error.h"
 
-namespace {
-
-template <class F>
-F *cuda_fn(const char *name) {
-    return reinterpret_cast<F *>(dk::cuda_symbol(name));
-}
-
-// A dkc_* status with the library's message as a dk::Error.
-void run(int status) {
-    if (status == DK_OK) return;
-    const char *msg = cuda_fn<decltype(dkc_last_error)>("dkc_last_error")();
-    dk::fail(static_cast<dk_status>(status), msg && *msg ? msg : "CUDA call failed");
-}
-
-} // namespace
-
 extern "C" dk_status dk_cuda_malloc(void **out, int64_t bytes) {
     return dk::guarded([&] {
         if (!out) dk::fail(DK_NULL_POINTER, "out must not be null");
         *out = nullptr;
         if (bytes < 0) dk::fail(DK_INVALID_ARGUMENT, dk::format("bytes must be >= 0, got %lld", (long long)bytes));
-        run(cuda_fn<decltype(dkc_malloc)>("dkc_malloc")(out, bytes));
+        DKC_CALL(dkc_malloc, out, bytes);
     });
 }
 
 extern "C" dk_status dk_cuda_free(void *p) {
     return dk::guarded([&] {
         if (!p) return;
-        run(cuda_fn<decltype(dkc_free)>("dkc_free")(p));
+        DKC_CALL(dkc_free, p);
     });
 }
 
@@ -46,16 +30,16 @@ extern "C" dk_status dk_cuda_memcpy(void *dst, const void *src, int64_t bytes, i
         if (bytes == 0) return;
         if (!dst) dk::fail(DK_NULL_POINTER, "dst must not be null");
         if (!src) dk::fail(DK_NULL_POINTER, "src must not be null");
-        run(cuda_fn<decltype(dkc_memcpy)>("dkc_memcpy")(dst, src, bytes, kind, nullptr));
+        DKC_CALL(dkc_memcpy, dst, src, bytes, kind, nullptr);
     });
 }
 
 extern "C" dk_status dk_cuda_synchronize(void) {
-    return dk::guarded([&] { run(cuda_fn<decltype(dkc_stream_synchronize)>("dkc_stream_synchronize")(nullptr)); });
+    return dk::guarded([&] { DKC_CALL(dkc_stream_synchronize, nullptr); });
 }
 
 extern "C" dk_status dk_cuda_empty_cache(void) {
-    return dk::guarded([&] { run(cuda_fn<decltype(dkc_empty_cache)>("dkc_empty_cache")()); });
+    return dk::guarded([&] { ::dk::cuda_call<decltype(dkc_empty_cache)>("dkc_empty_cache"); });
 }
 
 extern "C" dk_status dk_cuda_memory_stats(int64_t *in_use, int64_t *cached) {
@@ -63,6 +47,6 @@ extern "C" dk_status dk_cuda_memory_stats(int64_t *in_use, int64_t *cached) {
         if (!in_use) dk::fail(DK_NULL_POINTER, "in_use must not be null");
         if (!cached) dk::fail(DK_NULL_POINTER, "cached must not be null");
         *in_use = *cached = 0;
-        run(cuda_fn<decltype(dkc_memory_stats)>("dkc_memory_stats")(in_use, cached));
+        DKC_CALL(dkc_memory_stats, in_use, cached);
     });
 }

@@ -12,7 +12,7 @@ namespace {
 const MatmulImpl &pick(dk_backend backend, const dk_matmul_desc &d) {
     for (const MatmulImpl *impl : matmul_impls(backend))
         if (impl->supports(d)) return *impl;
-    fail(DK_UNSUPPORTED, "no matmul implementation supports this descriptor");
+    fail_unsupported("matmul");
 }
 
 } // namespace
@@ -60,7 +60,7 @@ namespace {
 const MatmulBatchedImpl &pick_batched(dk_backend backend, const dk_matmul_batched_desc &d, bool has_bias) {
     for (const MatmulBatchedImpl *impl : matmul_batched_impls(backend))
         if (impl->supports(d, has_bias)) return *impl;
-    fail(DK_UNSUPPORTED, "no batched matmul implementation supports this descriptor");
+    fail_unsupported("batched matmul");
 }
 
 } // namespace

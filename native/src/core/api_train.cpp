@@ -29,7 +29,7 @@ template <class Impl, class Desc>
 const Impl &pick(const std::vector<const Impl *> &list, const Desc &d, const char *op) {
     for (const Impl *impl : list)
         if (impl->supports(d)) return *impl;
-    fail(DK_UNSUPPORTED, format("no %s implementation supports this descriptor", op));
+    fail_unsupported(op);
 }
 
 } // namespace
@@ -45,7 +45,7 @@ void matmul_internal(dk_backend backend, const dk_matmul_desc &d, float *c, int6
     }
     for (const MatmulImpl *impl : matmul_impls(backend))
         if (impl->supports(d)) return impl->run({d, c, a, b});
-    fail(DK_UNSUPPORTED, "no matmul implementation supports this descriptor");
+    fail_unsupported("matmul");
 }
 
 } // namespace dk
@@ -134,7 +134,7 @@ extern "C" dk_status dk_softmax_xent_forward(dk_backend backend, const dk_xent_d
                                              int64_t loss_len, float *probs, int64_t probs_len, const float *logits,
                                              int64_t logits_len, const float *labels, int64_t labels_len) {
     return guarded([&] {
-        check_xent(desc, false, loss, loss_len, probs, probs_len, logits, logits_len, labels, labels_len);
+        check_xent(backend, desc, false, loss, loss_len, probs, probs_len, logits, logits_len, labels, labels_len);
         const XentImpl &impl = pick(xent_forward_impls(backend), *desc, "softmax_xent_forward");
         ThreadLease lease;
         impl.run({*desc, 0.0f, loss, probs, logits, labels});
@@ -145,7 +145,7 @@ extern "C" dk_status dk_softmax_xent_backward(dk_backend backend, const dk_xent_
                                               float *dlogits, int64_t dlogits_len, const float *probs,
                                               int64_t probs_len, const float *labels, int64_t labels_len) {
     return guarded([&] {
-        check_xent(desc, true, nullptr, 0, dlogits, dlogits_len, probs, probs_len, labels, labels_len);
+        check_xent(backend, desc, true, nullptr, 0, dlogits, dlogits_len, probs, probs_len, labels, labels_len);
         if (!std::isfinite(dloss)) fail(DK_INVALID_ARGUMENT, format("dloss must be finite, got %g", (double)dloss));
         const XentImpl &impl = pick(xent_backward_impls(backend), *desc, "softmax_xent_backward");
         if (desc->n == 0) return;
@@ -297,7 +297,7 @@ extern "C" dk_status dk_embedding_forward(dk_backend backend, const dk_embedding
                                           const float *table, int64_t table_len, const float *indices,
                                           int64_t indices_len) {
     return guarded([&] {
-        check_embedding(desc, false, y, y_len, table, table_len, indices, indices_len);
+        check_embedding(backend, desc, false, y, y_len, table, table_len, indices, indices_len);
         const EmbeddingImpl &impl = pick(embedding_forward_impls(backend), *desc, "embedding_forward");
         ThreadLease lease;
         impl.run({*desc, y, table, indices});
@@ -308,7 +308,7 @@ extern "C" dk_status dk_embedding_backward(dk_backend backend, const dk_embeddin
                                            int64_t dtable_len, const float *dy, int64_t dy_len, const float *indices,
                                            int64_t indices_len) {
     return guarded([&] {
-        check_embedding(desc, true, dtable, dtable_len, dy, dy_len, indices, indices_len);
+        check_embedding(backend, desc, true, dtable, dtable_len, dy, dy_len, indices, indices_len);
         const EmbeddingImpl &impl = pick(embedding_backward_impls(backend), *desc, "embedding_backward");
         ThreadLease lease;
         impl.run({*desc, dtable, dy, indices});

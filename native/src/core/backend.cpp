@@ -63,6 +63,11 @@ void *cuda_symbol(const char *name) {
     return sym;
 }
 
+void fail_cuda(int status) {
+    const char *msg = reinterpret_cast<decltype(&dkc_last_error)>(cuda_symbol("dkc_last_error"))();
+    fail(static_cast<dk_status>(status), msg && *msg ? msg : "CUDA call failed");
+}
+
 void require_backend(dk_backend backend) {
     switch (backend) {
     case DK_BACKEND_NATIVE:

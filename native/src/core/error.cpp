@@ -7,6 +7,7 @@ namespace dk {
 
 namespace {
 thread_local std::string last_error;
+thread_local std::string declined; // the last supports() refusal's reason (decline)
 }
 
 std::string format(const char *fmt, ...) {
@@ -25,7 +26,25 @@ dk_status set_error(dk_status status, const std::string &message) {
     return status;
 }
 
-void clear_error() { last_error.clear(); }
+void clear_error() {
+    last_error.clear();
+    declined.clear();
+}
+
+bool decline(const std::string &reason) {
+    declined = reason;
+    return false;
+}
+
+std::string take_declined_reason() {
+    std::string r = declined.empty() ? "" : ": " + declined;
+    declined.clear();
+    return r;
+}
+
+void fail_unsupported(const char *op) {
+    fail(DK_UNSUPPORTED, format("no %s implementation supports this descriptor%s", op, take_declined_reason().c_str()));
+}
 
 } // namespace dk
 

@@ -28,6 +28,16 @@ std::string format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 dk_status set_error(dk_status status, const std::string &message);
 void clear_error();
 
+// An implementation's supports() that declines a descriptor may record why (returns false): when
+// no implementation of the backend supports the descriptor, the entry point's DK_UNSUPPORTED
+// message ends with the reason (e.g. "cuda: groups > 1 is not supported").
+bool decline(const std::string &reason);
+// ": <reason>" of the last decline on this thread since the last call, or ""; clears it.
+std::string take_declined_reason();
+// The entry points' DK_UNSUPPORTED failure: "no <op> implementation supports this descriptor" and
+// the reason a supports() gave.
+[[noreturn]] void fail_unsupported(const char *op);
+
 // Runs `body` and converts every exception into a status and message. Returns DK_OK on success.
 template <class F>
 dk_status guarded(F &&body) noexcept {

@@ -38,13 +38,14 @@ extern const MatmulBatchedImpl matmul_batched_gemm; // cpu/gemm/sgemm.cpp
 #ifdef DK_HAVE_ONEDNN
 extern const MatmulBatchedImpl matmul_batched_onednn;
 #endif
+extern const MatmulBatchedImpl matmul_batched_cuda; // cuda_ops.cpp
 
 const std::vector<const MatmulBatchedImpl *> &matmul_batched_impls(dk_backend backend) {
     static const std::vector<const MatmulBatchedImpl *> native = {&matmul_batched_gemm, &matmul_batched_ref};
 #ifdef DK_HAVE_ONEDNN
     static const std::vector<const MatmulBatchedImpl *> onednn = {&matmul_batched_onednn, &matmul_batched_ref};
 #endif
-    static const std::vector<const MatmulBatchedImpl *> none = {};
+    static const std::vector<const MatmulBatchedImpl *> cuda = {&matmul_batched_cuda};
     static const std::vector<const MatmulBatchedImpl *> ref = {&matmul_batched_ref};
     require_backend(backend);
     switch (backend) {
@@ -52,8 +53,9 @@ const std::vector<const MatmulBatchedImpl *> &matmul_batched_impls(dk_backend ba
     case DK_BACKEND_ONEDNN: return onednn;
 #endif
     case DK_BACKEND_NATIVE: return native;
+    case DK_BACKEND_CUDA: return cuda;
     case DK_BACKEND_REF: return ref;
-    default: return none; // cuda: not yet
+    default: fail(DK_UNSUPPORTED, format("batched matmul has no implementation on backend %d", backend));
     }
 }
 
@@ -69,12 +71,14 @@ extern const AttentionImpl attention_cpu;
 #ifdef DK_HAVE_ONEDNN
 extern const AttentionImpl attention_onednn;
 #endif
+extern const AttentionImpl attention_cuda; // cuda_ops.cpp
 
 const std::vector<const AttentionImpl *> &attention_impls(dk_backend backend) {
     static const std::vector<const AttentionImpl *> native = {&attention_cpu, &attention_ref};
 #ifdef DK_HAVE_ONEDNN
     static const std::vector<const AttentionImpl *> onednn = {&attention_onednn, &attention_ref};
 #endif
+    static const std::vector<const AttentionImpl *> cuda = {&attention_cuda};
     static const std::vector<const AttentionImpl *> ref = {&attention_ref};
     require_backend(backend);
     switch (backend) {
@@ -82,6 +86,7 @@ const std::vector<const AttentionImpl *> &attention_impls(dk_backend backend) {
     case DK_BACKEND_ONEDNN: return onednn;
 #endif
     case DK_BACKEND_NATIVE: return native;
+    case DK_BACKEND_CUDA: return cuda;
     case DK_BACKEND_REF: return ref;
     default: fail(DK_UNSUPPORTED, format("attention has no implementation on backend %d", backend));
     }
@@ -91,34 +96,58 @@ const std::vector<const AttentionImpl *> &attention_impls(dk_backend backend) {
 
 // ---- training ops (issue 6) ----------------------------------------------------------------------
 // The CPU backends share these lists: the reference catches everything, and faster kernels go in
-// front of it (conv2d as im2col + the backend's own matmul). The cuda backend has none yet.
+// front of it (conv2d as im2col + the backend's own matmul). The cuda backend has its own
+// implementation of each (cuda_ops.cpp: device pointers forwarded to libdeepkern_cuda) and no
+// fallback: the reference cannot read device memory.
 #include "train_ops.h"
 
 namespace dk {
 
-extern const BinaryImpl binary_ref_impl;
-extern const ReduceImpl reduce_ref_impl;
-extern const CopyImpl copy_ref_impl;
-extern const EltwiseImpl eltwise_forward_ref_impl, eltwise_backward_ref_impl;
-extern const DropoutImpl dropout_ref_impl;
-extern const SoftmaxImpl softmax_forward_ref_impl, softmax_backward_ref_impl;
-extern const XentImpl xent_forward_ref_impl, xent_backward_ref_impl;
-extern const BatchnormImpl batchnorm_forward_ref_impl, batchnorm_backward_ref_impl;
-extern const LayernormImpl layernorm_forward_ref_impl, layernorm_backward_ref_impl;
-extern const Pool2dImpl pool2d_forward_ref_impl, pool2d_backward_ref_impl;
-extern const Conv2dImpl conv2d_ref_impl, conv2d_im2col_impl;
-extern const EmbeddingImpl embedding_forward_ref_impl, embedding_backward_ref_impl;
-extern const OptimImpl optimizer_ref_impl;
+// One op's lists: reference, CPU (native and onednn) and cuda. Declared with DK_OP_LIST below.
+#define DK_DECLARE_IMPLS(Impl, ...) extern const Impl __VA_ARGS__;
+DK_DECLARE_IMPLS(BinaryImpl, binary_ref_impl, binary_cuda_impl)
+DK_DECLARE_IMPLS(ReduceImpl, reduce_ref_impl, reduce_cuda_impl)
+DK_DECLARE_IMPLS(CopyImpl, copy_ref_impl, copy_cuda_impl)
+DK_DECLARE_IMPLS(EltwiseImpl, eltwise_forward_ref_impl, eltwise_backward_ref_impl, eltwise_forward_cuda_impl,
+                 eltwise_backward_cuda_impl)
+DK_DECLARE_IMPLS(DropoutImpl, dropout_ref_impl, dropout_cuda_impl)
+DK_DECLARE_IMPLS(SoftmaxImpl, softmax_forward_ref_impl, softmax_backward_ref_impl, softmax_forward_cuda_impl,
+                 softmax_backward_cuda_impl)
+DK_DECLARE_IMPLS(XentImpl, xent_forward_ref_impl, xent_backward_ref_impl, xent_forward_cuda_impl,
+                 xent_backward_cuda_impl)
+DK_DECLARE_IMPLS(BatchnormImpl, batchnorm_forward_ref_impl, batchnorm_backward_ref_impl, batchnorm_forward_cuda_impl,
+                 batchnorm_backward_cuda_impl)
+DK_DECLARE_IMPLS(LayernormImpl, layernorm_forward_ref_impl, layernorm_backward_ref_impl, layernorm_forward_cuda_impl,
+                 layernorm_backward_cuda_impl)
+DK_DECLARE_IMPLS(Pool2dImpl, pool2d_forward_ref_impl, pool2d_backward_ref_impl, pool2d_forward_cuda_impl,
+                 pool2d_backward_cuda_impl)
+DK_DECLARE_IMPLS(Conv2dImpl, conv2d_ref_impl, conv2d_im2col_impl, conv2d_cuda_impl)
+DK_DECLARE_IMPLS(EmbeddingImpl, embedding_forward_ref_impl, embedding_backward_ref_impl, embedding_forward_cuda_impl,
+                 embedding_backward_cuda_impl)
+DK_DECLARE_IMPLS(OptimImpl, optimizer_ref_impl, optimizer_cpu_impl, optimizer_cuda_impl) // cpu/optim
+DK_DECLARE_IMPLS(EltwiseImpl, eltwise_forward_cpu_impl, eltwise_backward_cpu_impl)         // cpu/eltwise
+DK_DECLARE_IMPLS(BatchnormImpl, batchnorm_forward_cpu_impl, batchnorm_backward_cpu_impl)   // cpu/norm
+#ifdef DK_HAVE_ONEDNN
+DK_DECLARE_IMPLS(EltwiseImpl, eltwise_forward_onednn_impl, eltwise_backward_onednn_impl)
+DK_DECLARE_IMPLS(SoftmaxImpl, softmax_forward_onednn_impl, softmax_backward_onednn_impl)
+DK_DECLARE_IMPLS(BatchnormImpl, batchnorm_forward_onednn_impl, batchnorm_backward_onednn_impl)
+DK_DECLARE_IMPLS(Pool2dImpl, pool2d_forward_onednn_impl, pool2d_backward_onednn_impl)
+#endif
+#undef DK_DECLARE_IMPLS
 
 namespace {
 
 template <class Impl>
-const std::vector<const Impl *> &cpu_list(dk_backend backend, const char *op, const std::vector<const Impl *> &cpu,
-                                          const std::vector<const Impl *> &ref) {
+using List = std::vector<const Impl *>;
+
+template <class Impl>
+const List<Impl> &pick_list(dk_backend backend, const char *op, const List<Impl> &native, const List<Impl> &onednn,
+                            const List<Impl> &cuda, const List<Impl> &ref) {
     require_backend(backend);
     switch (backend) {
-    case DK_BACKEND_NATIVE:
-    case DK_BACKEND_ONEDNN: return cpu;
+    case DK_BACKEND_NATIVE: return native;
+    case DK_BACKEND_ONEDNN: return onednn;
+    case DK_BACKEND_CUDA: return cuda;
     case DK_BACKEND_REF: return ref;
     default: fail(DK_UNSUPPORTED, format("%s has no implementation on backend %d", op, backend));
     }
@@ -126,87 +155,59 @@ const std::vector<const Impl *> &cpu_list(dk_backend backend, const char *op, co
 
 } // namespace
 
-#define DK_REF_ONLY_LIST(fn, Impl, impl)                                                                   \
-    const std::vector<const Impl *> &fn(dk_backend backend) {                                            \
-        static const std::vector<const Impl *> list = {&impl};                                            \
-        return cpu_list(backend, #fn, list, list);                                                        \
+// fn(backend): native runs the `native_first` implementations, then the reference; onednn runs
+// `onednn_first` (a oneDNN primitive when built with oneDNN, or a CPU kernel oneDNN lacks), then
+// the reference; cuda runs `cuda_impl` alone. The firsts are parenthesized lists, each entry
+// followed by a comma: (&a, &b,) or ().
+#define DK_UNPAREN(...) __VA_ARGS__
+#define DK_OP_LIST(fn, Impl, ref_impl, cuda_impl, native_first, onednn_first)                                \
+    const List<Impl> &fn(dk_backend backend) {                                                            \
+        static const List<Impl> native = {DK_UNPAREN native_first & ref_impl};                           \
+        static const List<Impl> onednn = {DK_UNPAREN onednn_first & ref_impl};                            \
+        static const List<Impl> cuda = {&cuda_impl};                                                      \
+        static const List<Impl> ref = {&ref_impl};                                                        \
+        return pick_list(backend, #fn, native, onednn, cuda, ref);                                        \
     }
-
-DK_REF_ONLY_LIST(binary_impls, BinaryImpl, binary_ref_impl)
-DK_REF_ONLY_LIST(reduce_impls, ReduceImpl, reduce_ref_impl)
-DK_REF_ONLY_LIST(copy_impls, CopyImpl, copy_ref_impl)
-DK_REF_ONLY_LIST(dropout_impls, DropoutImpl, dropout_ref_impl)
-DK_REF_ONLY_LIST(xent_forward_impls, XentImpl, xent_forward_ref_impl)
-DK_REF_ONLY_LIST(xent_backward_impls, XentImpl, xent_backward_ref_impl)
-DK_REF_ONLY_LIST(layernorm_forward_impls, LayernormImpl, layernorm_forward_ref_impl)
-DK_REF_ONLY_LIST(layernorm_backward_impls, LayernormImpl, layernorm_backward_ref_impl)
-DK_REF_ONLY_LIST(embedding_forward_impls, EmbeddingImpl, embedding_forward_ref_impl)
-DK_REF_ONLY_LIST(embedding_backward_impls, EmbeddingImpl, embedding_backward_ref_impl)
-#undef DK_REF_ONLY_LIST
-
-extern const OptimImpl optimizer_cpu_impl; // cpu/optim: oneDNN has no optimizer, both CPU backends use it
-const std::vector<const OptimImpl *> &optimizer_impls(dk_backend backend) {
-    static const std::vector<const OptimImpl *> cpu = {&optimizer_cpu_impl, &optimizer_ref_impl};
-    static const std::vector<const OptimImpl *> ref = {&optimizer_ref_impl};
-    return cpu_list(backend, "optimizer", cpu, ref);
-}
-
-// Lists where the onednn backend puts a oneDNN primitive in front of the reference, and (the
-// _CPU_ form) the native backend our own CPU kernel.
-extern const EltwiseImpl eltwise_forward_cpu_impl, eltwise_backward_cpu_impl;   // cpu/eltwise
-extern const BatchnormImpl batchnorm_forward_cpu_impl, batchnorm_backward_cpu_impl; // cpu/norm
 #ifdef DK_HAVE_ONEDNN
-extern const EltwiseImpl eltwise_forward_onednn_impl, eltwise_backward_onednn_impl;
-extern const SoftmaxImpl softmax_forward_onednn_impl, softmax_backward_onednn_impl;
-extern const BatchnormImpl batchnorm_forward_onednn_impl, batchnorm_backward_onednn_impl;
-extern const Pool2dImpl pool2d_forward_onednn_impl, pool2d_backward_onednn_impl;
-#define DK_ONEDNN_FIRST_LIST(fn, Impl, onednn_impl, ref_impl)                                              \
-    const std::vector<const Impl *> &fn(dk_backend backend) {                                            \
-        static const std::vector<const Impl *> ref = {&ref_impl};                                         \
-        static const std::vector<const Impl *> onednn = {&onednn_impl, &ref_impl};                        \
-        return cpu_list(backend, #fn, backend == DK_BACKEND_ONEDNN ? onednn : ref, ref);                  \
-    }
-#define DK_ONEDNN_FIRST_CPU_LIST(fn, Impl, onednn_impl, cpu_impl, ref_impl)                                \
-    const std::vector<const Impl *> &fn(dk_backend backend) {                                            \
-        static const std::vector<const Impl *> ref = {&ref_impl};                                         \
-        static const std::vector<const Impl *> native = {&cpu_impl, &ref_impl};                           \
-        static const std::vector<const Impl *> onednn = {&onednn_impl, &ref_impl};                        \
-        return cpu_list(backend, #fn, backend == DK_BACKEND_ONEDNN ? onednn : native, ref);               \
-    }
+#define DK_ONEDNN(impl) &impl,
 #else
-#define DK_ONEDNN_FIRST_LIST(fn, Impl, onednn_impl, ref_impl) DK_REF_ONLY_LIST_(fn, Impl, ref_impl)
-#define DK_ONEDNN_FIRST_CPU_LIST(fn, Impl, onednn_impl, cpu_impl, ref_impl)                                \
-    const std::vector<const Impl *> &fn(dk_backend backend) {                                            \
-        static const std::vector<const Impl *> ref = {&ref_impl};                                         \
-        static const std::vector<const Impl *> native = {&cpu_impl, &ref_impl};                           \
-        return cpu_list(backend, #fn, native, ref);                                                       \
-    }
+#define DK_ONEDNN(impl)
 #endif
-#define DK_REF_ONLY_LIST_(fn, Impl, impl)                                                                  \
-    const std::vector<const Impl *> &fn(dk_backend backend) {                                            \
-        static const std::vector<const Impl *> list = {&impl};                                            \
-        return cpu_list(backend, #fn, list, list);                                                        \
-    }
-DK_ONEDNN_FIRST_CPU_LIST(eltwise_forward_impls, EltwiseImpl, eltwise_forward_onednn_impl, eltwise_forward_cpu_impl,
-                         eltwise_forward_ref_impl)
-DK_ONEDNN_FIRST_CPU_LIST(eltwise_backward_impls, EltwiseImpl, eltwise_backward_onednn_impl, eltwise_backward_cpu_impl,
-                         eltwise_backward_ref_impl)
-DK_ONEDNN_FIRST_LIST(softmax_forward_impls, SoftmaxImpl, softmax_forward_onednn_impl, softmax_forward_ref_impl)
-DK_ONEDNN_FIRST_LIST(softmax_backward_impls, SoftmaxImpl, softmax_backward_onednn_impl, softmax_backward_ref_impl)
-DK_ONEDNN_FIRST_CPU_LIST(batchnorm_forward_impls, BatchnormImpl, batchnorm_forward_onednn_impl, batchnorm_forward_cpu_impl,
-                         batchnorm_forward_ref_impl)
-DK_ONEDNN_FIRST_CPU_LIST(batchnorm_backward_impls, BatchnormImpl, batchnorm_backward_onednn_impl,
-                         batchnorm_backward_cpu_impl, batchnorm_backward_ref_impl)
-DK_ONEDNN_FIRST_LIST(pool2d_forward_impls, Pool2dImpl, pool2d_forward_onednn_impl, pool2d_forward_ref_impl)
-DK_ONEDNN_FIRST_LIST(pool2d_backward_impls, Pool2dImpl, pool2d_backward_onednn_impl, pool2d_backward_ref_impl)
-#undef DK_ONEDNN_FIRST_LIST
-#undef DK_ONEDNN_FIRST_CPU_LIST
-#undef DK_REF_ONLY_LIST_
 
-const std::vector<const Conv2dImpl *> &conv2d_impls(dk_backend backend) {
-    static const std::vector<const Conv2dImpl *> cpu = {&conv2d_im2col_impl, &conv2d_ref_impl};
-    static const std::vector<const Conv2dImpl *> ref = {&conv2d_ref_impl};
-    return cpu_list(backend, "conv2d", cpu, ref);
-}
+DK_OP_LIST(binary_impls, BinaryImpl, binary_ref_impl, binary_cuda_impl, (), ())
+DK_OP_LIST(reduce_impls, ReduceImpl, reduce_ref_impl, reduce_cuda_impl, (), ())
+DK_OP_LIST(copy_impls, CopyImpl, copy_ref_impl, copy_cuda_impl, (), ())
+DK_OP_LIST(dropout_impls, DropoutImpl, dropout_ref_impl, dropout_cuda_impl, (), ())
+DK_OP_LIST(xent_forward_impls, XentImpl, xent_forward_ref_impl, xent_forward_cuda_impl, (), ())
+DK_OP_LIST(xent_backward_impls, XentImpl, xent_backward_ref_impl, xent_backward_cuda_impl, (), ())
+DK_OP_LIST(layernorm_forward_impls, LayernormImpl, layernorm_forward_ref_impl, layernorm_forward_cuda_impl, (), ())
+DK_OP_LIST(layernorm_backward_impls, LayernormImpl, layernorm_backward_ref_impl, layernorm_backward_cuda_impl, (), ())
+DK_OP_LIST(embedding_forward_impls, EmbeddingImpl, embedding_forward_ref_impl, embedding_forward_cuda_impl, (), ())
+DK_OP_LIST(embedding_backward_impls, EmbeddingImpl, embedding_backward_ref_impl, embedding_backward_cuda_impl, (),
+           ())
+// oneDNN has no optimizer: both CPU backends use cpu/optim.
+DK_OP_LIST(optimizer_impls, OptimImpl, optimizer_ref_impl, optimizer_cuda_impl, (&optimizer_cpu_impl,),
+           (&optimizer_cpu_impl,))
+DK_OP_LIST(eltwise_forward_impls, EltwiseImpl, eltwise_forward_ref_impl, eltwise_forward_cuda_impl,
+           (&eltwise_forward_cpu_impl,), (DK_ONEDNN(eltwise_forward_onednn_impl)))
+DK_OP_LIST(eltwise_backward_impls, EltwiseImpl, eltwise_backward_ref_impl, eltwise_backward_cuda_impl,
+           (&eltwise_backward_cpu_impl,), (DK_ONEDNN(eltwise_backward_onednn_impl)))
+DK_OP_LIST(softmax_forward_impls, SoftmaxImpl, softmax_forward_ref_impl, softmax_forward_cuda_impl, (),
+           (DK_ONEDNN(softmax_forward_onednn_impl)))
+DK_OP_LIST(softmax_backward_impls, SoftmaxImpl, softmax_backward_ref_impl, softmax_backward_cuda_impl, (),
+           (DK_ONEDNN(softmax_backward_onednn_impl)))
+DK_OP_LIST(batchnorm_forward_impls, BatchnormImpl, batchnorm_forward_ref_impl, batchnorm_forward_cuda_impl,
+           (&batchnorm_forward_cpu_impl,), (DK_ONEDNN(batchnorm_forward_onednn_impl)))
+DK_OP_LIST(batchnorm_backward_impls, BatchnormImpl, batchnorm_backward_ref_impl, batchnorm_backward_cuda_impl,
+           (&batchnorm_backward_cpu_impl,), (DK_ONEDNN(batchnorm_backward_onednn_impl)))
+DK_OP_LIST(pool2d_forward_impls, Pool2dImpl, pool2d_forward_ref_impl, pool2d_forward_cuda_impl, (),
+           (DK_ONEDNN(pool2d_forward_onednn_impl)))
+DK_OP_LIST(pool2d_backward_impls, Pool2dImpl, pool2d_backward_ref_impl, pool2d_backward_cuda_impl, (),
+           (DK_ONEDNN(pool2d_backward_onednn_impl)))
+DK_OP_LIST(conv2d_impls, Conv2dImpl, conv2d_ref_impl, conv2d_cuda_impl, (&conv2d_im2col_impl,),
+           (&conv2d_im2col_impl,))
+#undef DK_ONEDNN
+#undef DK_OP_LIST
+#undef DK_UNPAREN
 
 } // namespace dk

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "deepkern.h"
+#include "dropout_draw.h"
 
 #include <cstdint>
 #include <vector>
@@ -50,7 +51,11 @@ void check_binary(dk_binary_op op, const dk_nd_desc *d, const float *out, int64_
 void check_reduce(const dk_nd_desc *d, float alpha, float beta, const float *out, int64_t out_len, const float *a,
                   int64_t a_len);
 void check_copy(const dk_nd_desc *d, const float *out, int64_t out_len, const float *a, int64_t a_len);
-int64_t nd_numel(const dk_nd_desc &d);
+inline int64_t nd_numel(const dk_nd_desc &d) {
+    int64_t n = 1;
+    for (int i = 0; i < d.rank; ++i) n *= d.shape[i];
+    return n;
+}
 
 // ---- eltwise ----
 struct EltwiseArgs {
@@ -82,7 +87,7 @@ using SoftmaxImpl = OpImpl<dk_softmax_desc, SoftmaxArgs>;
 using XentImpl = OpImpl<dk_xent_desc, XentArgs>;
 void check_softmax(const dk_softmax_desc *d, bool backward, const float *y, int64_t y_len, const float *x,
                    int64_t x_len, const float *y2, int64_t y2_len);
-void check_xent(const dk_xent_desc *d, bool backward, const float *loss, int64_t loss_len, const float *out,
+void check_xent(dk_backend backend, const dk_xent_desc *d, bool backward, const float *loss, int64_t loss_len, const float *out,
                 int64_t out_len, const float *in, int64_t in_len, const float *labels, int64_t labels_len);
 
 // ---- batch norm, layer norm ----
@@ -174,7 +179,7 @@ struct OptimArgs {
 using EmbeddingImpl = OpImpl<dk_embedding_desc, EmbeddingArgs>;
 using DropoutImpl = OpImpl<dk_dropout_desc, DropoutArgs>;
 using OptimImpl = OpImpl<dk_optim_desc, OptimArgs>;
-void check_embedding(const dk_embedding_desc *d, bool backward, const float *out, int64_t out_len, const float *in,
+void check_embedding(dk_backend backend, const dk_embedding_desc *d, bool backward, const float *out, int64_t out_len, const float *in,
                      int64_t in_len, const float *indices, int64_t indices_len);
 void check_dropout(const dk_dropout_desc *d, const float *mask, int64_t mask_len);
 void check_optimizer(const dk_optim_desc *d, const float *param, int64_t param_len, const float *state1,
@@ -209,15 +214,5 @@ const std::vector<const OptimImpl *> &optimizer_impls(dk_backend backend);
 // implementation on the caller's ThreadLease (it takes none of its own).
 void matmul_internal(dk_backend backend, const dk_matmul_desc &d, float *c, int64_t c_len, const float *a,
                      int64_t a_len, const float *b, int64_t b_len);
-
-// splitmix64 of (seed, i) mapped to [0, 1): the dropout draw, shared by every implementation
-// and by the java backend (org.deepkern.ops.DropoutSpec).
-inline float dropout_uniform(uint64_t seed, uint64_t i) {
-    uint64_t z = seed + (i + 1) * 0x9E3779B97F4A7C15ULL;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    z ^= z >> 31;
-    return static_cast<float>(z >> 40) * (1.0f / 16777216.0f);
-}
 
 } // namespace dk

@@ -1,8 +1,11 @@
 // The shape functions of the training ops: one per op, run before any implementation.
+#include "backend.h"
+#include "cuda/dk_cuda.h"
 #include "error.h"
 #include "train_ops.h"
 
 #include <cmath>
+#include <vector>
 
 namespace dk {
 
@@ -46,8 +49,17 @@ void no_overlap(const char *out, const float *p, int64_t p_len, const char *in, 
     if (p < q + q_len && q < p + p_len) fail(DK_INVALID_ARGUMENT, format("%s must not overlap %s", out, in));
 }
 
-// Every value of `v` [n] is an integer in [0, limit); names the first that is not.
-void indices_in_range(const char *name, const float *v, int64_t n, int64_t limit, const char *limit_name) {
+// Every value of `v` [n] is an integer in [0, limit); names the first that is not. On the cuda
+// backend v is device memory: it is copied to the host first (a synchronizing copy of n floats).
+void indices_in_range(dk_backend backend, const char *name, const float *v, int64_t n, int64_t limit,
+                      const char *limit_name) {
+    std::vector<float> host;
+    if (backend == DK_BACKEND_CUDA && n > 0) {
+        host.resize(static_cast<size_t>(n));
+        DKC_CALL(dkc_memcpy, static_cast<void *>(host.data()), static_cast<const void *>(v), n * int64_t(sizeof(float)),
+                 int32_t(DKC_DEVICE_TO_HOST), dkc_stream(nullptr));
+        v = host.data();
+    }
     for (int64_t i = 0; i < n; ++i) {
         const float x = v[i];
         if (!(x >= 0.0f) || x >= static_cast<float>(limit) || x != std::floor(x))
@@ -102,12 +114,6 @@ bool same_view(const float *p, const int64_t *ps, const float *q, const int64_t 
 }
 
 } // namespace
-
-int64_t nd_numel(const dk_nd_desc &d) {
-    int64_t n = 1;
-    for (int i = 0; i < d.rank; ++i) n *= d.shape[i];
-    return n;
-}
 
 void check_binary(dk_binary_op op, const dk_nd_desc *d, const float *out, int64_t out_len, const float *a,
                   int64_t a_len, const float *b, int64_t b_len) {
@@ -178,7 +184,7 @@ void check_softmax(const dk_softmax_desc *d, bool backward, const float *y, int6
     }
 }
 
-void check_xent(const dk_xent_desc *d, bool backward, const float *loss, int64_t loss_len, const float *out,
+void check_xent(dk_backend backend, const dk_xent_desc *d, bool backward, const float *loss, int64_t loss_len, const float *out,
                 int64_t out_len, const float *in, int64_t in_len, const float *labels, int64_t labels_len) {
     if (!d) fail(DK_NULL_POINTER, "desc must not be null");
     nonneg("n", d->n);
@@ -193,7 +199,7 @@ void check_xent(const dk_xent_desc *d, bool backward, const float *loss, int64_t
     no_overlap(backward ? "dlogits" : "probs", out, n, backward ? "probs" : "logits", in, n);
     no_overlap(backward ? "dlogits" : "probs", out, n, "labels", labels, d->n);
     if (!backward) no_overlap("loss", loss, 1, "probs", out, n);
-    indices_in_range("labels", labels, d->n, d->classes, "the number of classes");
+    indices_in_range(backend, "labels", labels, d->n, d->classes, "the number of classes");
 }
 
 namespace {
@@ -376,7 +382,7 @@ void check_conv2d(const dk_conv2d_desc *d, int which, const float *out, int64_t 
     }
 }
 
-void check_embedding(const dk_embedding_desc *d, bool backward, const float *out, int64_t out_len, const float *in,
+void check_embedding(dk_backend backend, const dk_embedding_desc *d, bool backward, const float *out, int64_t out_len, const float *in,
                      int64_t in_len, const float *indices, int64_t indices_len) {
     if (!d) fail(DK_NULL_POINTER, "desc must not be null");
     nonneg("n", d->n);
@@ -388,7 +394,7 @@ void check_embedding(const dk_embedding_desc *d, bool backward, const float *out
     buffer("indices", indices, indices_len, d->n);
     no_overlap(backward ? "dtable" : "y", out, backward ? tn : yn, backward ? "dy" : "table", in, backward ? yn : tn);
     no_overlap(backward ? "dtable" : "y", out, backward ? tn : yn, "indices", indices, d->n);
-    indices_in_range("indices", indices, d->n, d->vocab, "the vocabulary size");
+    indices_in_range(backend, "indices", indices, d->n, d->vocab, "the vocabulary size");
 }
 
 void check_dropout(const dk_dropout_desc *d, const float *mask, int64_t mask_len) {

@@ -29,6 +29,13 @@ struct Attn {
     int64_t bh, sq, sk;
     int d, causal;
     float scale;
+    int64_t heads, group; // q heads per batch; q heads per k/v head (grouped-query attention)
+    int64_t offset;       // causal: query i sees keys j <= i + offset
+    const int32_t *key_lens; // [batch] valid keys per batch, or null (all sk)
+
+    // The k/v head of q head bh, and the number of valid keys of its batch.
+    __device__ int64_t kv_head(int64_t qbh) const { return qbh / heads * (heads / group) + qbh % heads / group; }
+    __device__ int64_t keys(int64_t qbh) const { return key_lens ? key_lens[qbh / heads] : sk; }
 };
 
 // ---- forward ------------------------------------------------------------------------------------
@@ -44,7 +51,8 @@ __global__ __launch_bounds__(F_WARPS * 32) void flash_attention_forward_kernel(c
     DK_SHARED(float, Ps, [F_WARPS][F_ROWS][F_BKV]);
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, d = a.d;
     const int64_t bh = blockIdx.y, q0 = static_cast<int64_t>(blockIdx.x) * F_BQ;
-    const float *qb = q + bh * a.sq * d, *kb = k + bh * a.sk * d, *vb = v + bh * a.sk * d;
+    const int64_t kvh = a.kv_head(bh), keys = a.keys(bh);
+    const float *qb = q + bh * a.sq * d, *kb = k + kvh * a.sk * d, *vb = v + kvh * a.sk * d;
     for (int e = tid; e < F_BQ * DMAX; e += F_WARPS * 32) {
         const int r = e / DMAX, c = e % DMAX;
         Qs[r][c] = q0 + r < a.sq && c < d ? qb[(q0 + r) * d + c] : 0.0f;
@@ -56,8 +64,8 @@ __global__ __launch_bounds__(F_WARPS * 32) void flash_attention_forward_kernel(c
 #pragma unroll
         for (int i = 0; i < NDIM; ++i) acc[r][i] = 0.0f;
     }
-    const int64_t offset = a.sk - a.sq; // causal: row i sees keys <= i + offset
-    int64_t kv_end = a.sk;
+    const int64_t offset = a.offset; // causal: row i sees keys <= i + offset
+    int64_t kv_end = keys;
     if (a.causal) {
         const int64_t last = q0 + F_BQ - 1 + offset + 1;
         kv_end = last < kv_end ? last : kv_end;
@@ -77,7 +85,7 @@ __global__ __launch_bounds__(F_WARPS * 32) void flash_attention_forward_kernel(c
             const int64_t qi = q0 + row;
             float s = 0.0f;
             for (int c = 0; c < d; ++c) s = fmaf(Qs[row][c], Ks[lane][c], s);
-            const bool valid = key < a.sk && qi < a.sq && (!a.causal || key <= qi + offset);
+            const bool valid = key < keys && qi < a.sq && (!a.causal || key <= qi + offset);
             s = valid ? s * a.scale : -INFINITY;
             const float m_new = fmaxf(m[rr], dk_warp_max(s));
             const float p = s == -INFINITY ? 0.0f : expf(s - m_new);
@@ -140,7 +148,8 @@ __global__ __launch_bounds__(B_WARPS * 32) void flash_attention_backward_kernel(
     float *Qs = smem, *dOs = Qs + B_BQ * dp, *Ks = dOs + B_BQ * dp, *Vs = Ks + B_BKV * dp;
     float *Ls = Vs + B_BKV * dp, *Ds = Ls + B_BQ, *DSs = Ds + B_BQ, *Ps = DSs + B_BKV * B_BQ;
     const int64_t bh = blockIdx.y, kv0 = static_cast<int64_t>(blockIdx.x) * B_BKV;
-    const float *qb = q + bh * a.sq * d, *kb = k + bh * a.sk * d, *vb = v + bh * a.sk * d;
+    const int64_t kvh = a.kv_head(bh), keys = a.keys(bh);
+    const float *qb = q + bh * a.sq * d, *kb = k + kvh * a.sk * d, *vb = v + kvh * a.sk * d;
     const float *dob = dout + bh * a.sq * d;
     for (int e = tid; e < B_BKV * d; e += B_WARPS * 32) {
         const int r = e / d, c = e % d;
@@ -153,7 +162,7 @@ __global__ __launch_bounds__(B_WARPS * 32) void flash_attention_backward_kernel(
     for (int j = 0; j < B_KEYS; ++j)
 #pragma unroll
         for (int i = 0; i < NDIM; ++i) dk_acc[j][i] = dv_acc[j][i] = 0.0f;
-    const int64_t offset = a.sk - a.sq;
+    const int64_t offset = a.offset;
     int64_t qt0 = 0;
     if (a.causal && kv0 - offset > 0) qt0 = (kv0 - offset) / B_BQ * B_BQ; // earlier rows see none of these keys
     for (int64_t qt = qt0; qt < a.sq; qt += B_BQ) {
@@ -180,7 +189,7 @@ __global__ __launch_bounds__(B_WARPS * 32) void flash_attention_backward_kernel(
                 s = fmaf(Qs[lane * dp + c], Ks[j * dp + c], s);
                 dpv = fmaf(dOs[lane * dp + c], Vs[j * dp + c], dpv);
             }
-            const bool valid = qi < a.sq && key < a.sk && (!a.causal || key <= qi + offset) && Ls[lane] != -INFINITY;
+            const bool valid = qi < a.sq && key < keys && (!a.causal || key <= qi + offset) && Ls[lane] != -INFINITY;
             const float p = valid ? expf(s * a.scale - Ls[lane]) : 0.0f;
             const float ds = p * (dpv - Ds[lane]);
             Ps[warp * B_BQ + lane] = p;
@@ -239,7 +248,13 @@ int check(const dkc_attention_desc *desc, Attn &a, const char *op) {
     DKC_REQUIRE(desc->causal == 0 || desc->causal == 1, "%s: causal (%d) must be 0 or 1", op, desc->causal);
     DKC_REQUIRE(std::isfinite(desc->scale) && desc->scale > 0.0f, "%s: scale (%g) must be finite and > 0", op,
                 desc->scale);
-    a = {desc->batch * desc->heads, desc->seq_q, desc->seq_k, desc->head_dim, desc->causal, desc->scale};
+    const int64_t kv_heads = desc->kv_heads ? desc->kv_heads : desc->heads;
+    DKC_REQUIRE(kv_heads >= 1 && desc->heads % kv_heads == 0, "%s: kv_heads (%lld) must divide heads (%lld)", op,
+                (long long)kv_heads, (long long)desc->heads);
+    DKC_REQUIRE(desc->causal_top_left == 0 || desc->causal_top_left == 1, "%s: causal_top_left (%d) must be 0 or 1",
+                op, desc->causal_top_left);
+    a = {desc->batch * desc->heads, desc->seq_q, desc->seq_k, desc->head_dim, desc->causal, desc->scale, desc->heads,
+         desc->heads / kv_heads, desc->causal_top_left ? 0 : desc->seq_k - desc->seq_q, desc->key_lens};
     return DK_OK;
 }
 
@@ -285,6 +300,14 @@ extern "C" int dkc_attention_backward(const dkc_attention_desc *desc, float *dq,
                   a.d);
         st = dkc::launched("attention_backward_dot_kernel");
     }
+    // Grouped-query attention: the kernel writes dK and dV per q head into scratch, summed over
+    // each group below (deterministic, no atomics).
+    float *dk_q = dk, *dv_q = dv;
+    const int64_t kv_rows = a.bh * a.sk * a.d;
+    if (st == DK_OK && a.group > 1) {
+        st = dkc_malloc(reinterpret_cast<void **>(&dk_q), 2 * kv_rows * int64_t(sizeof(float)));
+        dv_q = dk_q + kv_rows;
+    }
     if (st == DK_OK) {
         const size_t smem = backward_smem_bytes(a.d);
         st = dkc::cuda_status(cudaFuncSetAttribute(flash_attention_backward_kernel,
@@ -292,14 +315,25 @@ extern "C" int dkc_attention_backward(const dkc_attention_desc *desc, float *dq,
                               "cudaFuncSetAttribute(flash_attention_backward_kernel)");
         if (st == DK_OK) {
             const dim3 grid(dkc::blocks_for(a.sk, B_BKV), static_cast<unsigned>(a.bh));
-            DK_LAUNCH(flash_attention_backward_kernel, grid, dim3(B_WARPS * 32), smem, s, a, dq, dk, dv, dout, q, k, v,
-                      lse, dvec);
+            DK_LAUNCH(flash_attention_backward_kernel, grid, dim3(B_WARPS * 32), smem, s, a, dq, dk_q, dv_q, dout, q, k,
+                      v, lse, dvec);
             st = dkc::launched("flash_attention_backward_kernel");
         }
+    }
+    if (st == DK_OK && a.group > 1) { // dk[b, g] = sum over the group's q heads h of dk_q[b, h]
+        const int64_t per_head = a.sk * a.d;
+        dk_nd_desc r{};
+        r.rank = 3;
+        r.shape[0] = a.bh / a.group, r.shape[1] = a.group, r.shape[2] = per_head;
+        r.out_strides[0] = per_head, r.out_strides[1] = 0, r.out_strides[2] = 1;
+        r.a_strides[0] = a.group * per_head, r.a_strides[1] = per_head, r.a_strides[2] = 1;
+        st = dkc_reduce_sum(&r, 1.0f, 0.0f, dk, dk_q, stream);
+        if (st == DK_OK) st = dkc_reduce_sum(&r, 1.0f, 0.0f, dv, dv_q, stream);
     }
     // The scratch goes back to the cache; with the caching allocator its reuse is ordered after
     // this stream's kernels only if the next user is on the same stream: synchronize first.
     if (st == DK_OK) st = dkc::cuda_status(cudaStreamSynchronize(s), "attention_backward");
     dkc_free(dvec);
+    if (dk_q != dk) dkc_free(dk_q);
     return st;
 }

@@ -70,6 +70,20 @@ __global__ __launch_bounds__(THREADS) void batchnorm_backward_kernel(float *dx, 
     if (threadIdx.x == 0) dgamma[ch] = sdyx, dbeta[ch] = sdy;
 }
 
+// Inference: a per-channel affine map with the running statistics; one block per channel.
+__global__ __launch_bounds__(THREADS) void batchnorm_inference_kernel(float *y, const float *x, const float *gamma,
+                                                                       const float *beta, const float *running_mean,
+                                                                       const float *running_var, int64_t n, int64_t c,
+                                                                       int64_t hw, float eps) {
+    const int64_t ch = blockIdx.x;
+    const float scale = gamma[ch] / sqrtf(running_var[ch] + eps), shift = beta[ch] - running_mean[ch] * scale;
+    for (int64_t b = 0; b < n; ++b)
+        for (int64_t i = threadIdx.x; i < hw; i += THREADS) {
+            const int64_t at = (b * c + ch) * hw + i;
+            y[at] = x[at] * scale + shift;
+        }
+}
+
 int check(int64_t n, int64_t c, int64_t hw, const char *op) {
     DKC_REQUIRE(n >= 1, "%s: n (%lld) must be >= 1", op, (long long)n);
     DKC_REQUIRE(c >= 1 && c <= 0x7fffffff, "%s: c (%lld) must be in [1, 2^31)", op, (long long)c);
@@ -113,4 +127,20 @@ extern "C" int dkc_batchnorm_backward(float *dx, float *dgamma, float *dbeta, co
     DK_LAUNCH(batchnorm_backward_kernel, dim3(static_cast<unsigned>(c)), dim3(THREADS), 0,
               static_cast<cudaStream_t>(stream), dx, dgamma, dbeta, dy, x, mean, rstd, gamma, n, c, hw);
     return dkc::launched("batchnorm_backward_kernel");
+}
+
+extern "C" int dkc_batchnorm_inference(float *y, const float *x, const float *gamma, const float *beta,
+                                       const float *running_mean, const float *running_var, int64_t n, int64_t c,
+                                       int64_t hw, float eps, dkc_stream stream) {
+    if (int s = check(n, c, hw, "batchnorm_inference")) return s;
+    DKC_REQUIRE(eps > 0.0f, "batchnorm_inference: eps (%g) must be > 0", eps);
+    DKC_NOT_NULL(y);
+    DKC_NOT_NULL(x);
+    DKC_NOT_NULL(gamma);
+    DKC_NOT_NULL(beta);
+    DKC_NOT_NULL(running_mean);
+    DKC_NOT_NULL(running_var);
+    DK_LAUNCH(batchnorm_inference_kernel, dim3(static_cast<unsigned>(c)), dim3(THREADS), 0,
+              static_cast<cudaStream_t>(stream), y, x, gamma, beta, running_mean, running_var, n, c, hw, eps);
+    return dkc::launched("batchnorm_inference_kernel");
 }

@@ -44,6 +44,8 @@ typedef enum dkc_copy_kind { DKC_HOST_TO_DEVICE = 1, DKC_DEVICE_TO_HOST = 2, DKC
 /* Copies bytes; synchronous with respect to the host for DKC_DEVICE_TO_HOST (the stream is
  * synchronized first). */
 DK_API int dkc_memcpy(void *dst, const void *src, int64_t bytes, int32_t kind, dkc_stream stream);
+/* Sets bytes to zero, in stream order. */
+DK_API int dkc_memset_zero(void *p, int64_t bytes, dkc_stream stream);
 DK_API int dkc_stream_create(dkc_stream *stream);
 DK_API int dkc_stream_destroy(dkc_stream stream);
 DK_API int dkc_stream_synchronize(dkc_stream stream);
@@ -58,7 +60,11 @@ typedef enum dkc_act {
     DKC_ACT_RELU = 1,
     DKC_ACT_GELU = 2, /* tanh approximation */
     DKC_ACT_SIGMOID = 3,
-    DKC_ACT_TANH = 4
+    DKC_ACT_TANH = 4, /* the GEMM epilogue takes NONE .. TANH; activations take every value */
+    DKC_ACT_LEAKY_RELU = 5, /* x > 0 ? x : alpha x */
+    DKC_ACT_GELU_ERF = 6,   /* x Phi(x), the exact (erf) form */
+    DKC_ACT_SOFTPLUS = 7,   /* log(1 + exp(x)) without overflow */
+    DKC_ACT_RSQRT = 8       /* 1 / sqrt(x + alpha) */
 } dkc_act;
 DK_API int dkc_gemm(const dk_matmul_desc *desc, int32_t math, int32_t act, float *c, const float *a, const float *b,
                     const float *bias, dkc_stream stream);
@@ -69,15 +75,28 @@ DK_API int dkc_matmul(const dk_matmul_desc *desc, float *c, const float *a, cons
 
 /* ---- elementwise and row-wise ---------------------------------------------------------------- */
 
-/* y = act(x), n elements (y may equal x). dx = dy * act'(x) (dx may equal dy). */
-DK_API int dkc_activation_forward(int32_t act, float *y, const float *x, int64_t n, dkc_stream stream);
-DK_API int dkc_activation_backward(int32_t act, float *dx, const float *dy, const float *x, int64_t n,
+/* y = act(x), n elements (y may equal x). dx = dy * act'(x) (dx may equal dy). alpha: the
+ * LEAKY_RELU slope, the RSQRT epsilon; unused otherwise. */
+DK_API int dkc_activation_forward(int32_t act, float alpha, float *y, const float *x, int64_t n, dkc_stream stream);
+DK_API int dkc_activation_backward(int32_t act, float alpha, float *dx, const float *dy, const float *x, int64_t n,
                                    dkc_stream stream);
 
-/* Row-wise softmax of x [rows, cols] into y (overwrites). dx = y * (dy - sum(dy * y)) per row. */
-DK_API int dkc_softmax_forward(float *y, const float *x, int64_t rows, int64_t cols, dkc_stream stream);
-DK_API int dkc_softmax_backward(float *dx, const float *dy, const float *y, int64_t rows, int64_t cols,
+/* Row-wise softmax (log = 0) or log-softmax (log = 1) of x [rows, cols] into y (overwrites; y may
+ * equal x). Backward from the forward output y: softmax dx = y * (dy - sum(dy * y)), log-softmax
+ * dx = dy - exp(y) * sum(dy), per row (dx may equal dy). */
+DK_API int dkc_softmax_forward(float *y, const float *x, int64_t rows, int64_t cols, int32_t log, dkc_stream stream);
+DK_API int dkc_softmax_backward(float *dx, const float *dy, const float *y, int64_t rows, int64_t cols, int32_t log,
                                 dkc_stream stream);
+
+/* dk_softmax_xent_*: labels [n] hold class indices as floats (validated by the caller; one out of
+ * range gives NaN). Forward overwrites probs [n, classes] = softmax(logits) and loss[0] = the mean
+ * over rows of -sum_j target_j log probs_j, target = (1 - smoothing) onehot + smoothing / classes
+ * (rows summed in a fixed order: deterministic). Backward overwrites dlogits = dloss (probs -
+ * target) / n. */
+DK_API int dkc_softmax_xent_forward(const dk_xent_desc *desc, float *loss, float *probs, const float *logits,
+                                    const float *labels, dkc_stream stream);
+DK_API int dkc_softmax_xent_backward(const dk_xent_desc *desc, float dloss, float *dlogits, const float *probs,
+                                     const float *labels, dkc_stream stream);
 
 /* Fused softmax + cross-entropy over logits [rows, classes] with targets[rows] in [0, classes):
  * losses[r] = logsumexp(logits[r]) - logits[r][targets[r]] (overwrites); if dlogits is not NULL,
@@ -102,6 +121,10 @@ DK_API int dkc_layernorm_backward(float *dx, float *dgamma, float *dbeta, const 
 DK_API int dkc_batchnorm_forward(float *y, float *mean, float *rstd, float *running_mean, float *running_var,
                                  const float *x, const float *gamma, const float *beta, int64_t n, int64_t c,
                                  int64_t hw, float eps, float momentum, dkc_stream stream);
+/* Inference: y = (x - running_mean) / sqrt(running_var + eps) * gamma + beta (overwrites y). */
+DK_API int dkc_batchnorm_inference(float *y, const float *x, const float *gamma, const float *beta,
+                                   const float *running_mean, const float *running_var, int64_t n, int64_t c,
+                                   int64_t hw, float eps, dkc_stream stream);
 DK_API int dkc_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
                                   const float *mean, const float *rstd, const float *gamma, int64_t n, int64_t c,
                                   int64_t hw, dkc_stream stream);
@@ -138,16 +161,23 @@ DK_API int dkc_conv_backward_weights(const dkc_conv_desc *desc, float *dw, float
                                      const float *x, dkc_stream stream);
 
 /* ---- attention (flash-style: the seq_q x seq_k scores never reach memory) --------------------
- * q, o, dq [batch, heads, seq_q, head_dim]; k, v, dk, dv [batch, heads, seq_k, head_dim];
- * lse [batch, heads, seq_q]. o = softmax(scale q k^T (+ causal mask)) v, overwriting o and lse
- * (the log-sum-exp of each row's scaled scores, saved for the backward pass). causal: query i sees
- * keys j <= i + seq_k - seq_q (aligned at the bottom right, as FlashAttention 2); a query that sees
- * no key gets o = 0 and lse = -inf. head_dim in [1, 128]. The backward pass overwrites dq, dk and
- * dv (dq is accumulated with float atomics: the order of its additions varies from run to run). */
+ * q, o, dq [batch, heads, seq_q, head_dim]; k, v, dk, dv [batch, kv_heads, seq_k, head_dim];
+ * lse [batch, heads, seq_q]. o = softmax(scale q k^T (+ masks)) v, overwriting o and lse (the
+ * log-sum-exp of each row's scaled scores, saved for the backward pass). Grouped-query attention:
+ * q head h reads k/v head h / (heads / kv_heads) (kv_heads 0 means heads). key_lens (device
+ * memory, [batch] int32 in [1, seq_k], or NULL): query rows of batch b see keys j < key_lens[b].
+ * causal: query i sees keys j <= i + seq_k - seq_q (aligned at the bottom right, as FlashAttention
+ * 2), or j <= i with causal_top_left (deepkern.h's convention); a query that sees no key gets
+ * o = 0 and lse = -inf. head_dim in [1, 128]. The backward pass overwrites dq, dk and dv (dq is
+ * accumulated with float atomics: the order of its additions varies from run to run; with
+ * kv_heads < heads, dk and dv are summed over each group of q heads in a fixed order). */
 typedef struct dkc_attention_desc {
     int64_t batch, heads, seq_q, seq_k;
     int32_t head_dim, causal;
     float scale;
+    int64_t kv_heads;        /* 0: heads */
+    int32_t causal_top_left; /* 0 or 1 */
+    const int32_t *key_lens; /* or NULL */
 } dkc_attention_desc;
 DK_API int dkc_attention_forward(const dkc_attention_desc *desc, float *o, float *lse, const float *q, const float *k,
                                  const float *v, dkc_stream stream);
@@ -155,10 +185,35 @@ DK_API int dkc_attention_backward(const dkc_attention_desc *desc, float *dq, flo
                                   const float *q, const float *k, const float *v, const float *o, const float *lse,
                                   dkc_stream stream);
 
+/* ---- embedding, dropout ----------------------------------------------------------------------
+ * As dk_embedding_*: indices [n] hold row numbers of table [vocab, dim] as floats (validated by
+ * the caller). Forward overwrites y [n, dim] with the rows; backward overwrites dtable with the
+ * rows of dy summed per index (float atomics: the order of the additions varies from run to run).
+ * Dropout overwrites mask [n] with dk_dropout_mask's mask (the same splitmix64 draws). */
+DK_API int dkc_embedding_forward(float *y, const float *table, const float *indices, int64_t n, int64_t vocab,
+                                 int64_t dim, dkc_stream stream);
+DK_API int dkc_embedding_backward(float *dtable, const float *dy, const float *indices, int64_t n, int64_t vocab,
+                                  int64_t dim, dkc_stream stream);
+DK_API int dkc_dropout_mask(float *mask, int64_t n, float p, uint64_t seed, dkc_stream stream);
+
+/* ---- strided n-d ops, as dk_binary, dk_reduce_sum and dk_copy ----------------------------------
+ * The descriptor is passed by pointer and copied into the launch; strides in elements, >= 0.
+ * reduce_sum: one thread per output element sums its inputs in a fixed order (deterministic). */
+DK_API int dkc_binary(int32_t op, const dk_nd_desc *desc, float *out, const float *a, const float *b,
+                      dkc_stream stream);
+DK_API int dkc_reduce_sum(const dk_nd_desc *desc, float alpha, float beta, float *out, const float *a,
+                          dkc_stream stream);
+DK_API int dkc_copy(const dk_nd_desc *desc, float *out, const float *a, dkc_stream stream);
+
 /* ---- optimizers (in place on param and state; n elements) ---------------------------------------
+ * dkc_optimizer_step: dk_optimizer_step's update (SGD with momentum / Nesterov, Adam, AdamW,
+ * RMSprop; L2 or decoupled weight decay, L1), one fused pass; a state the algorithm does not use
+ * may be NULL. The two below are shorthands for it:
  * AdamW: m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; p -= lr (m_hat / (sqrt(v_hat) + eps) + wd p)
  * with bias corrections for step >= 1. SGD: g' = g + wd p; buf = momentum buf + g' (buf may be
  * NULL when momentum == 0); p -= lr buf. */
+DK_API int dkc_optimizer_step(const dk_optim_desc *desc, float *param, float *state1, float *state2, const float *grad,
+                              dkc_stream stream);
 DK_API int dkc_adamw_step(float *param, float *m, float *v, const float *grad, int64_t n, float lr, float beta1,
                           float beta2, float eps, float weight_decay, int64_t step, dkc_stream stream);
 DK_API int dkc_sgd_step(float *param, float *momentum_buf, const float *grad, int64_t n, float lr, float momentum,

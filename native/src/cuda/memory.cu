@@ -161,6 +161,14 @@ extern "C" int dkc_memcpy(void *dst, const void *src, int64_t bytes, int32_t kin
     return DK_OK;
 }
 
+extern "C" int dkc_memset_zero(void *p, int64_t bytes, dkc_stream stream) {
+    DKC_REQUIRE(bytes >= 0, "bytes (%lld) must be >= 0", (long long)bytes);
+    if (bytes == 0) return DK_OK;
+    DKC_NOT_NULL(p);
+    return dkc::cuda_status(cudaMemsetAsync(p, 0, static_cast<size_t>(bytes), static_cast<cudaStream_t>(stream)),
+                            "cudaMemsetAsync");
+}
+
 extern "C" int dkc_stream_create(dkc_stream *stream) {
     DKC_NOT_NULL(stream);
     cudaStream_t s = nullptr;

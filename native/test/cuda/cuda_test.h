@@ -41,12 +41,7 @@ struct Dev {
     }
 };
 
-inline std::vector<float> random_vec(size_t n, std::mt19937 &rng, float lo = -1.0f, float hi = 1.0f) {
-    std::uniform_real_distribution<float> d(lo, hi);
-    std::vector<float> v(n);
-    for (float &x : v) x = d(rng);
-    return v;
-}
+using dkt::random_vec;
 
 // |got - want| <= atol + rtol * |want| (+ scale[i] * rtol when a per-element magnitude is given,
 // for sums whose terms cancel). Reports the count and the first mismatches; NaN never matches.
@@ -77,5 +72,18 @@ inline void expect_error(int got, int status, const char *needle, const std::str
     CHECK_MSG(got == status, what + ": status " + std::to_string(got) + ", message: " + msg);
     CHECK_MSG(msg.find(needle) != std::string::npos, what + ": message '" + msg + "' should name " + needle);
 }
+
+// The CUDA kernel tests run on main.cpp: without a CUDA driver or GPU (the real library only; the
+// emulator always has its one device) it prints why and exits 77, which ctest reports as skipped.
+inline std::string no_device_reason() {
+    char msg[256] = {0};
+    int count = 0;
+    if (dkc_device_count(&count, msg, sizeof msg) != DK_OK) return std::string("the CUDA tests need a GPU: ") + msg;
+    return "";
+}
+inline const bool skip_without_device = [] {
+    dkt::Registry::get().skip_reason = no_device_reason;
+    return true;
+}();
 
 } // namespace dkct

@@ -4,41 +4,51 @@
 namespace {
 using dkct::Dev;
 
-double act(int a, double x) {
+// alpha: LEAKY_RELU's slope, RSQRT's epsilon.
+double act(int a, double x, double alpha) {
     switch (a) {
     case DKC_ACT_RELU: return x > 0 ? x : 0;
     case DKC_ACT_GELU: return 0.5 * x * (1 + std::tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
     case DKC_ACT_SIGMOID: return 1 / (1 + std::exp(-x));
     case DKC_ACT_TANH: return std::tanh(x);
+    case DKC_ACT_LEAKY_RELU: return x > 0 ? x : alpha * x;
+    case DKC_ACT_GELU_ERF: return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
+    case DKC_ACT_SOFTPLUS: return std::log1p(std::exp(x));
+    case DKC_ACT_RSQRT: return 1 / std::sqrt(x + alpha);
     default: return x;
     }
 }
 // Central differences of act in double: an independent check of the analytic derivatives.
-double act_grad(int a, double x) {
+double act_grad(int a, double x, double alpha) {
     if (a == DKC_ACT_RELU) return x > 0 ? 1 : 0;
+    if (a == DKC_ACT_LEAKY_RELU) return x > 0 ? 1 : alpha;
     const double h = 1e-6;
-    return (act(a, x + h) - act(a, x - h)) / (2 * h);
+    return (act(a, x + h, alpha) - act(a, x - h, alpha)) / (2 * h);
 }
 } // namespace
 
 TEST(cuda_activations) {
     std::mt19937 rng(1);
-    for (int a = DKC_ACT_NONE; a <= DKC_ACT_TANH; ++a)
+    for (int a = DKC_ACT_NONE; a <= DKC_ACT_RSQRT; ++a)
         for (int64_t n : {int64_t(1), int64_t(33), int64_t(1000), int64_t(4099)}) {
-            const auto x = dkct::random_vec(n, rng, -6.0f, 6.0f), dy = dkct::random_vec(n, rng);
+            const float alpha = a == DKC_ACT_RSQRT ? 0.5f : 0.1f;
+            // RSQRT on [0, 6] (x + alpha > 0); softplus also far out, where it must not overflow.
+            const float lo = a == DKC_ACT_RSQRT ? 0.0f : a == DKC_ACT_SOFTPLUS ? -60.0f : -6.0f;
+            const float hi = a == DKC_ACT_SOFTPLUS ? 60.0f : 6.0f;
+            const auto x = dkct::random_vec(n, rng, lo, hi), dy = dkct::random_vec(n, rng);
             Dev<float> dx(x), ddy(dy), y(n), dxo(n);
-            if (!DKC_OK(dkc_activation_forward(static_cast<dkc_act>(a), y.p, dx.p, n, nullptr))) return;
-            if (!DKC_OK(dkc_activation_backward(static_cast<dkc_act>(a), dxo.p, ddy.p, dx.p, n, nullptr))) return;
+            if (!DKC_OK(dkc_activation_forward(a, alpha, y.p, dx.p, n, nullptr))) return;
+            if (!DKC_OK(dkc_activation_backward(a, alpha, dxo.p, ddy.p, dx.p, n, nullptr))) return;
             std::vector<double> wy(n), wdx(n);
-            for (int64_t i = 0; i < n; ++i) wy[i] = act(a, x[i]), wdx[i] = dy[i] * act_grad(a, x[i]);
+            for (int64_t i = 0; i < n; ++i) wy[i] = act(a, x[i], alpha), wdx[i] = dy[i] * act_grad(a, x[i], alpha);
             const std::string what = "act " + std::to_string(a) + " n=" + std::to_string(n);
             dkct::close(y.get(), wy, 1e-6, 1e-5, what + " forward");
             dkct::close(dxo.get(), wdx, 1e-5, 1e-4, what + " backward");
         }
     float *p = reinterpret_cast<float *>(16);
-    dkct::expect_error(dkc_activation_forward(9, p, p, 4, nullptr), DK_INVALID_ARGUMENT, "act",
+    dkct::expect_error(dkc_activation_forward(9, 0.0f, p, p, 4, nullptr), DK_INVALID_ARGUMENT, "act",
                        "act = 9");
-    dkct::expect_error(dkc_activation_backward(DKC_ACT_RELU, p, p, nullptr, 4, nullptr), DK_NULL_POINTER, "x",
+    dkct::expect_error(dkc_activation_backward(DKC_ACT_RELU, 0.0f, p, p, nullptr, 4, nullptr), DK_NULL_POINTER, "x",
                        "x = NULL");
 }
 

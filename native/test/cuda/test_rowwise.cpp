@@ -33,14 +33,14 @@ TEST(cuda_softmax) {
             auto x = dkct::random_vec(rows * cols, rng, -5.0f, 5.0f);
             for (size_t i = 0; i < x.size(); i += 3) x[i] += 80.0f;
             Dev<float> dx(x), dy(x.size());
-            if (!DKC_OK(dkc_softmax_forward(dy.p, dx.p, rows, cols, nullptr))) return;
+            if (!DKC_OK(dkc_softmax_forward(dy.p, dx.p, rows, cols, 0, nullptr))) return;
             const auto y = dy.get();
             const auto want = softmax_ref(x, rows, cols);
             dkct::close(y, want, 1e-7, 2e-5, "softmax " + std::to_string(rows) + "x" + std::to_string(cols));
 
             const auto g = dkct::random_vec(x.size(), rng);
             Dev<float> dg(g), dgrad(x.size());
-            if (!DKC_OK(dkc_softmax_backward(dgrad.p, dg.p, dy.p, rows, cols, nullptr))) return;
+            if (!DKC_OK(dkc_softmax_backward(dgrad.p, dg.p, dy.p, rows, cols, 0, nullptr))) return;
             std::vector<double> want_dx(x.size()), mag(x.size());
             for (int64_t r = 0; r < rows; ++r) {
                 double dot = 0, adot = 0;
@@ -96,7 +96,7 @@ TEST(cuda_softmax_cross_entropy_bad_target) {
                        DK_INVALID_ARGUMENT, "classes", "classes = 0");
     dkct::expect_error(dkc_softmax_cross_entropy(dloss.p, dgrad.p, dx.p, nullptr, 2, 3, 1.0f, nullptr),
                        DK_NULL_POINTER, "targets", "targets = NULL");
-    dkct::expect_error(dkc_softmax_forward(dgrad.p, dx.p, -1, 3, nullptr), DK_INVALID_ARGUMENT, "rows", "rows < 0");
+    dkct::expect_error(dkc_softmax_forward(dgrad.p, dx.p, -1, 3, 0, nullptr), DK_INVALID_ARGUMENT, "rows", "rows < 0");
 }
 
 TEST(cuda_layernorm) {

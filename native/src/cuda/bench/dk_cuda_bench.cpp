@@ -63,7 +63,7 @@ int main() {
     }
     dkc_free(a), dkc_free(b), dkc_free(c);
 
-    const dkc_attention_desc ad{8, 16, 4096, 4096, 128, 0, 0.08838834764f};
+    const dkc_attention_desc ad{8, 16, 4096, 4096, 128, 0, 0.08838834764f, 0, 0, nullptr};
     const int64_t elems = ad.batch * ad.heads * ad.seq_q * ad.head_dim;
     float *q = device_floats(elems), *k = device_floats(elems), *v = device_floats(elems), *o = device_floats(elems);
     float *lse = device_floats(ad.batch * ad.heads * ad.seq_q);

@@ -6,7 +6,11 @@ include(${CMAKE_CURRENT_SOURCE_DIR}/native/src/cuda/sources.cmake)
 find_package(Threads REQUIRED)
 
 # The test cases, read from the sources so that ctest registers each one.
-set(DK_CUDA_TEST_SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/native/test/cuda/cuda_main.cpp)
+# The tests compare some kernels with deepkern's reference implementations, linked in from native/src/ref.
+set(DK_CUDA_TEST_SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/native/test/main.cpp)
+foreach(f eltwise_ref embedding_ref nd_ref norm_ref optim_ref softmax_ref)
+  list(APPEND DK_CUDA_TEST_SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/native/src/ref/${f}.cpp)
+endforeach()
 set(DK_CUDA_TEST_CASES)
 file(GLOB dk_cuda_test_files ${CMAKE_CURRENT_SOURCE_DIR}/native/test/cuda/test_*.cpp)
 foreach(f ${dk_cuda_test_files})
@@ -44,7 +48,7 @@ add_executable(dk_cuda_emu_tests $<TARGET_OBJECTS:dk_cuda_emu_objs> ${DK_CUDA_TE
                ${CMAKE_CURRENT_SOURCE_DIR}/native/test/cuda/emu_selftest.cpp)
 foreach(t dk_cuda_emu_objs dk_cuda_emu_tests)
   target_compile_definitions(${t} PRIVATE DK_CUDA_EMU)
-  target_include_directories(${t} PRIVATE native/include native/src/cuda native/test)
+  target_include_directories(${t} PRIVATE native/include native/src native/src/cuda native/test)
   # #pragma unroll is for nvcc.
   target_compile_options(${t} PRIVATE -Wall -Wextra -Werror -Wno-unused-parameter -Wno-unknown-pragmas)
 endforeach()
