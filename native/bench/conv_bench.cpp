@@ -162,7 +162,10 @@ int main(int argc, char **argv) {
     double log_prim = 0, log_call = 0;
     for (size_t i = 0; i < shapes.size(); ++i) {
         const Shape &s = shapes[i];
-        dk_conv2d_desc d{s.n, s.c, s.h, s.w, s.k, s.r, s.s, s.stride, s.stride, s.pad, s.pad};
+        dk_conv2d_desc d{};
+        d.n = s.n, d.c = s.c, d.h = s.h, d.w = s.w, d.oc = s.k, d.kernel_h = s.r, d.kernel_w = s.s;
+        d.stride_h = d.stride_w = s.stride, d.pad_h = d.pad_w = d.pad_h_end = d.pad_w_end = s.pad;
+        d.dilation_h = d.dilation_w = 1, d.groups = 1, d.activation = DK_ACTIVATION_NONE;
         auto x = random_vec(s.n * s.c * s.h * s.w, rng), w = random_vec(s.k * s.c * s.r * s.s, rng),
              b = random_vec(s.k, rng), y = random_vec(s.n * s.k * s.oh() * s.ow(), rng);
         auto x2 = x, w2 = w, b2 = b, y2 = y; // oneDNN's own buffers

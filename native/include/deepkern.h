@@ -410,25 +410,49 @@ DK_API dk_status dk_pool2d_backward(dk_backend backend, const dk_pool2d_desc *de
                                     float *dx, int64_t dx_len, const float *dy, int64_t dy_len,
                                     const float *x, int64_t x_len);
 
-/* 2-D convolution (cross-correlation): x [n, c, h, w], w [oc, c, kernel_h, kernel_w], bias [oc]
- * (optional: null with length 0), y [n, oc, oh, ow], oh = (h + 2 pad_h - kernel_h) / stride_h + 1. */
+/* 2-D convolution (cross-correlation) with stride, asymmetric zero padding, dilation and groups:
+ *   x [n, c, h, w], w [oc, c / groups, kernel_h, kernel_w] (OIHW), bias [oc] (optional: null with
+ *   length 0), y [n, oc, oh, ow] with
+ *   oh = (h + pad_h + pad_h_end - dilation_h * (kernel_h - 1) - 1) / stride_h + 1   (>= 1)
+ *   ow = (w + pad_w + pad_w_end - dilation_w * (kernel_w - 1) - 1) / stride_w + 1   (>= 1)
+ *   y[b, o, i, j] = act(bias[o] + sum_{ci < c/groups, ky, kx} w[o, ci, ky, kx]
+ *                   * x[b, g * c/groups + ci, i * stride_h - pad_h + ky * dilation_h,
+ *                                             j * stride_w - pad_w + kx * dilation_w])
+ *   with g = o / (oc / groups) and x zero outside [0, h) x [0, w).
+ * Depthwise is groups == c (each output channel sees one input channel; oc a multiple of c).
+ * 'same' padding for stride 1: pad_h + pad_h_end = dilation_h * (kernel_h - 1), the odd element
+ * at the end (PyTorch's and TensorFlow's convention). Zero-initialize the struct: every field is
+ * checked (desc fields out of range are DK_INVALID_ARGUMENT with the field named). */
 typedef struct dk_conv2d_desc {
     int64_t n, c, h, w, oc;
-    int64_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w;
+    int64_t kernel_h, kernel_w, stride_h, stride_w;
+    int64_t pad_h, pad_w;           /* padding before: top, left (>= 0) */
+    int64_t pad_h_end, pad_w_end;   /* padding after: bottom, right (>= 0); asymmetric 'same' */
+    int64_t dilation_h, dilation_w; /* >= 1 (1 = dense kernel) */
+    int64_t groups;                 /* >= 1, divides c and oc; w is [oc, c / groups, kernel_h, kernel_w];
+                                       depthwise = groups == c (oc a multiple of c) */
+    int32_t activation;             /* dk_activation fused into the forward after the bias:
+                                       DK_ACTIVATION_NONE / RELU / GELU (tanh form), as the GEMM epilogue */
 } dk_conv2d_desc;
 
-/* y = conv(x, w) + bias. Overwrites y. */
+/* y = act(conv(x, w) + bias). Overwrites y. */
 DK_API dk_status dk_conv2d_forward(dk_backend backend, const dk_conv2d_desc *desc,
                                    float *y, int64_t y_len, const float *x, int64_t x_len,
                                    const float *w, int64_t w_len, const float *bias, int64_t bias_len);
-/* dx = the gradient of conv(x, w) with respect to x. Overwrites dx. */
+/* dx = the gradient of conv(x, w) (+ bias) with respect to x. Overwrites dx. The fused activation's
+ * gradient is the caller's (who has y): desc->activation must be DK_ACTIVATION_NONE. */
 DK_API dk_status dk_conv2d_backward_data(dk_backend backend, const dk_conv2d_desc *desc,
                                          float *dx, int64_t dx_len, const float *dy, int64_t dy_len,
                                          const float *w, int64_t w_len);
-/* dw [oc, c, kh, kw] and dbias [oc] (optional: null with length 0). Overwrites both. */
+/* dw [oc, c / groups, kh, kw] and dbias [oc] (optional: null with length 0). Overwrites both.
+ * desc->activation must be DK_ACTIVATION_NONE (as for backward data). */
 DK_API dk_status dk_conv2d_backward_weights(dk_backend backend, const dk_conv2d_desc *desc,
                                             float *dw, int64_t dw_len, float *dbias, int64_t dbias_len,
                                             const float *dy, int64_t dy_len, const float *x, int64_t x_len);
+/* The name of the implementation that would run this descriptor on this backend (for tests and
+ * benchmarks: "ref", "im2col+gemm", "onednn", ...), or NULL if the call would fail (dk_last_error
+ * says why). Does not validate buffers. */
+DK_API const char *dk_conv2d_impl_name(dk_backend backend, const dk_conv2d_desc *desc);
 
 /* Embedding lookup: y [n, dim] = table[indices[i]] with table [vocab, dim], indices [n]. */
 typedef struct dk_embedding_desc {

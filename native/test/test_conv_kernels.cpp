@@ -16,7 +16,10 @@ namespace {
 
 struct ConvCase {
     int64_t n, c, h, w, oc, kh, kw, sh, sw, ph, pw;
-    float scale; // input magnitude
+    float scale = 1;          // input magnitude
+    int64_t pb = -1, pr = -1; // padding after (-1: as before)
+    int64_t dh = 1, dw = 1, groups = 1;
+    int32_t act = DK_ACTIVATION_NONE;
 };
 
 std::vector<float> random_vec(size_t n, float scale, std::mt19937 &rng) {
@@ -38,10 +41,12 @@ double normalized_error(const std::vector<float> &a, const std::vector<float> &b
 }
 
 std::string describe(const ConvCase &s) {
-    char buf[160];
-    std::snprintf(buf, sizeof buf, "%lldx%lldx%lldx%lld:%lldx%lldx%lld:s%lldx%lld:p%lldx%lld", (long long)s.n,
-                  (long long)s.c, (long long)s.h, (long long)s.w, (long long)s.oc, (long long)s.kh, (long long)s.kw,
-                  (long long)s.sh, (long long)s.sw, (long long)s.ph, (long long)s.pw);
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "%lldx%lldx%lldx%lld:%lldx%lldx%lld:s%lldx%lld:p%lld,%lld,%lld,%lld:d%lldx%lld:g%lld:a%d",
+                  (long long)s.n, (long long)s.c, (long long)s.h, (long long)s.w, (long long)s.oc, (long long)s.kh,
+                  (long long)s.kw, (long long)s.sh, (long long)s.sw, (long long)s.ph, (long long)s.pw,
+                  (long long)(s.pb < 0 ? s.ph : s.pb), (long long)(s.pr < 0 ? s.pw : s.pr), (long long)s.dh,
+                  (long long)s.dw, (long long)s.groups, s.act);
     return buf;
 }
 
@@ -64,24 +69,48 @@ const std::vector<ConvCase> &conv_cases() {
         {2, 9, 12, 12, 11, 3, 3, 3, 3, 1, 1, 1},   // stride 3
         {1, 300, 6, 6, 20, 3, 3, 1, 1, 1, 1, 1},   // several k blocks
         {1, 16, 9, 9, 16, 3, 3, 1, 1, 1, 1, 1e4f}, // large values
+        // dilation, groups, depthwise, asymmetric padding, fused activation
+        {2, 6, 11, 9, 6, 3, 3, 1, 1, 2, 2, 1, -1, -1, 2, 2},
+        {1, 4, 12, 10, 3, 3, 3, 1, 1, 2, 4, 1, -1, -1, 2, 4},
+        {1, 5, 13, 13, 7, 3, 3, 2, 2, 2, 2, 1, -1, -1, 2, 2},
+        {1, 4, 8, 8, 4, 3, 3, 1, 1, 0, 0, 1, 2, 2},
+        {2, 5, 7, 9, 6, 4, 4, 1, 1, 1, 1, 1, 2, 2},
+        {2, 8, 7, 7, 8, 3, 3, 1, 1, 1, 1, 1, -1, -1, 1, 1, 2},
+        {2, 6, 6, 6, 9, 3, 3, 2, 2, 1, 1, 1, -1, -1, 1, 1, 3, DK_ACTIVATION_RELU},
+        {2, 24, 10, 10, 36, 1, 1, 1, 1, 0, 0, 1, -1, -1, 1, 1, 3},
+        {1, 17, 9, 9, 17, 3, 3, 1, 1, 1, 1, 1, -1, -1, 1, 1, 17},          // depthwise, odd channels
+        {2, 32, 15, 15, 32, 3, 3, 2, 2, 1, 1, 1, -1, -1, 1, 1, 32, DK_ACTIVATION_RELU},
+        {1, 8, 10, 10, 16, 3, 3, 1, 1, 1, 1, 1, -1, -1, 1, 1, 8},           // depthwise multiplier 2
+        {1, 5, 9, 9, 10, 5, 5, 1, 1, 4, 4, 1, -1, -1, 2, 2, 5},             // depthwise 5x5 dilated
+        {1, 24, 6, 6, 24, 3, 3, 1, 1, 0, 0, 1, 2, 2, 1, 1, 24},             // depthwise, 'same' asymmetric
+        {2, 12, 9, 9, 20, 3, 3, 1, 1, 1, 1, 1, -1, -1, 1, 1, 1, DK_ACTIVATION_RELU},
+        {2, 12, 9, 9, 20, 3, 3, 1, 1, 1, 1, 1, -1, -1, 1, 1, 1, DK_ACTIVATION_GELU},
+        {2, 12, 9, 9, 20, 1, 1, 1, 1, 0, 0, 1, -1, -1, 1, 1, 1, DK_ACTIVATION_GELU},
     };
     return cases;
 }
 
 void run_case(const ConvCase &s, std::mt19937 &rng) {
-    dk_conv2d_desc d{s.n, s.c, s.h, s.w, s.oc, s.kh, s.kw, s.sh, s.sw, s.ph, s.pw};
-    const int64_t oh = (s.h + 2 * s.ph - s.kh) / s.sh + 1, ow = (s.w + 2 * s.pw - s.kw) / s.sw + 1;
-    auto x = random_vec(s.n * s.c * s.h * s.w, s.scale, rng), w = random_vec(s.oc * s.c * s.kh * s.kw, 1, rng);
+    dk_conv2d_desc d{};
+    d.n = s.n, d.c = s.c, d.h = s.h, d.w = s.w, d.oc = s.oc, d.kernel_h = s.kh, d.kernel_w = s.kw;
+    d.stride_h = s.sh, d.stride_w = s.sw, d.pad_h = s.ph, d.pad_w = s.pw;
+    d.pad_h_end = s.pb < 0 ? s.ph : s.pb, d.pad_w_end = s.pr < 0 ? s.pw : s.pr;
+    d.dilation_h = s.dh, d.dilation_w = s.dw, d.groups = s.groups, d.activation = DK_ACTIVATION_NONE;
+    const int64_t oh = (s.h + d.pad_h + d.pad_h_end - s.dh * (s.kh - 1) - 1) / s.sh + 1;
+    const int64_t ow = (s.w + d.pad_w + d.pad_w_end - s.dw * (s.kw - 1) - 1) / s.sw + 1;
+    auto x = random_vec(s.n * s.c * s.h * s.w, s.scale, rng), w = random_vec(s.oc * (s.c / s.groups) * s.kh * s.kw, 1, rng);
     auto bias = random_vec(s.oc, s.scale, rng), dy = random_vec(s.n * s.oc * oh * ow, s.scale, rng);
     std::vector<float> y0(dy.size()), dx0(x.size()), dw0(w.size()), db0(s.oc);
-    CHECK(dk_conv2d_forward(DK_BACKEND_REF, &d, y0.data(), y0.size(), x.data(), x.size(), w.data(), w.size(),
+    dk_conv2d_desc fd = d;
+    fd.activation = s.act;
+    CHECK(dk_conv2d_forward(DK_BACKEND_REF, &fd, y0.data(), y0.size(), x.data(), x.size(), w.data(), w.size(),
                             bias.data(), bias.size()) == DK_OK);
     CHECK(dk_conv2d_backward_data(DK_BACKEND_REF, &d, dx0.data(), dx0.size(), dy.data(), dy.size(), w.data(),
                                   w.size()) == DK_OK);
     CHECK(dk_conv2d_backward_weights(DK_BACKEND_REF, &d, dw0.data(), dw0.size(), db0.data(), db0.size(), dy.data(),
                                      dy.size(), x.data(), x.size()) == DK_OK);
     std::vector<float> y(dy.size(), NAN), dx(x.size(), NAN), dw(w.size(), NAN), db(s.oc, NAN);
-    CHECK(dk_conv2d_forward(DK_BACKEND_NATIVE, &d, y.data(), y.size(), x.data(), x.size(), w.data(), w.size(),
+    CHECK(dk_conv2d_forward(DK_BACKEND_NATIVE, &fd, y.data(), y.size(), x.data(), x.size(), w.data(), w.size(),
                             bias.data(), bias.size()) == DK_OK);
     CHECK(dk_conv2d_backward_data(DK_BACKEND_NATIVE, &d, dx.data(), dx.size(), dy.data(), dy.size(), w.data(),
                                   w.size()) == DK_OK);

@@ -36,7 +36,7 @@ TEST(train_conv2d_im2col_matches_ref) {
     const S shapes[] = {{2, 1, 7, 9, 3, 3, 1, 1}, {3, 4, 8, 8, 5, 3, 2, 0}, {1, 3, 5, 6, 2, 2, 1, 1},
                         {2, 2, 4, 4, 3, 1, 1, 0}, {1, 5, 11, 7, 4, 5, 3, 2}};
     for (const S &s : shapes) {
-        dk_conv2d_desc d{s.n, s.c, s.h, s.w, s.oc, s.k, s.k, s.s, s.s, s.p, s.p};
+        dk_conv2d_desc d{s.n, s.c, s.h, s.w, s.oc, s.k, s.k, s.s, s.s, s.p, s.p, s.p, s.p, 1, 1, 1, DK_ACTIVATION_NONE};
         const int64_t oh = (s.h + 2 * s.p - s.k) / s.s + 1, ow = (s.w + 2 * s.p - s.k) / s.s + 1;
         auto x = random_vec(s.n * s.c * s.h * s.w, rng), w = random_vec(s.oc * s.c * s.k * s.k, rng);
         auto bias = random_vec(s.oc, rng), dy = random_vec(s.n * s.oc * oh * ow, rng);
@@ -137,7 +137,7 @@ TEST(train_bad_input_names_the_argument) {
     labels[1] = 1.5f;
     CHECK(dk_softmax_xent_forward(DK_BACKEND_NATIVE, &xd, loss.data(), 1, probs.data(), 6, logits.data(), 6,
                                   labels.data(), 2) == DK_INVALID_ARGUMENT);
-    dk_conv2d_desc cd{1, 2, 5, 5, 3, 3, 3, 1, 1, 0, 0};
+    dk_conv2d_desc cd{1, 2, 5, 5, 3, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, DK_ACTIVATION_NONE};
     std::vector<float> y(27), x(50), w(54);
     CHECK(dk_conv2d_forward(DK_BACKEND_NATIVE, &cd, y.data(), y.size(), x.data(), 49, w.data(), w.size(), nullptr, 0) ==
           DK_INVALID_ARGUMENT);

@@ -258,8 +258,7 @@ dk_status conv2d(dk_backend backend, const dk_conv2d_desc *desc, int which, floa
         check_conv2d(desc, which, out, out_len, out_bias, out_bias_len, in, in_len, in2, in2_len, bias, bias_len);
         const dk_conv2d_desc &d = *desc;
         const Conv2dImpl &impl = pick(conv2d_impls(backend), d, "conv2d");
-        const int64_t oh = pool_out_size("conv2d", "h", d.h, d.kernel_h, d.stride_h, d.pad_h);
-        const int64_t ow = pool_out_size("conv2d", "w", d.w, d.kernel_w, d.stride_w, d.pad_w);
+        const int64_t oh = conv_out_h(d), ow = conv_out_w(d);
         Conv2dArgs args{backend, d, oh, ow, out, out_bias, in, in2, bias};
         ThreadLease lease;
         if (which == 0) {
@@ -290,6 +289,15 @@ extern "C" dk_status dk_conv2d_backward_weights(dk_backend backend, const dk_con
                                                 int64_t dw_len, float *dbias, int64_t dbias_len, const float *dy,
                                                 int64_t dy_len, const float *x, int64_t x_len) {
     return conv2d(backend, desc, 2, dw, dw_len, dbias, dbias_len, dy, dy_len, x, x_len, nullptr, 0);
+}
+
+extern "C" const char *dk_conv2d_impl_name(dk_backend backend, const dk_conv2d_desc *desc) {
+    const char *name = nullptr;
+    guarded([&] {
+        check_conv2d_desc(desc, 0);
+        name = pick(conv2d_impls(backend), *desc, "conv2d").name;
+    });
+    return name;
 }
 
 extern "C" dk_status dk_embedding_forward(dk_backend backend, const dk_embedding_desc *desc, float *y, int64_t y_len,

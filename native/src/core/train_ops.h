@@ -128,10 +128,13 @@ struct Pool2dArgs {
     const float *x; // forward: x; backward: dy
     const float *x2; // backward: the forward input x
 };
+// conv2d: the descriptor is validated by check_conv2d (groups divide c and oc, dilation >= 1,
+// activation NONE for the backward passes, oh and ow >= 1); the entry point returns before an
+// implementation runs when n * h * w == 0 (except backward weights, which then writes zeros).
 struct Conv2dArgs {
     dk_backend backend; // for implementations that call the backend's matmul
     const dk_conv2d_desc &d;
-    int64_t oh, ow;
+    int64_t oh, ow;     // conv_out_size of h and w
     float *out;        // forward: y; backward data: dx; backward weights: dw
     float *out_bias;   // backward weights: dbias (may be null)
     const float *in;   // forward: x; backward data: dy; backward weights: dy
@@ -150,7 +153,20 @@ struct Conv2dImpl {
 int64_t pool_out_size(const char *what, const char *dim, int64_t in, int64_t kernel, int64_t stride, int64_t pad);
 void check_pool2d(const dk_pool2d_desc *d, bool backward, const float *y, int64_t y_len, const float *x,
                   int64_t x_len, const float *x2, int64_t x2_len);
+// The conv2d output size along one dimension (deepkern.h's formula); throws naming the field
+// (kernel_h, stride_h, dilation_h, pad_h, pad_h_end) unless it is >= 1. dim is "h" or "w".
+int64_t conv_out_size(const char *dim, int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t pad_end,
+                      int64_t dilation);
+inline int64_t conv_out_h(const dk_conv2d_desc &d) {
+    return conv_out_size("h", d.h, d.kernel_h, d.stride_h, d.pad_h, d.pad_h_end, d.dilation_h);
+}
+inline int64_t conv_out_w(const dk_conv2d_desc &d) {
+    return conv_out_size("w", d.w, d.kernel_w, d.stride_w, d.pad_w, d.pad_w_end, d.dilation_w);
+}
 // which: 0 forward, 1 backward data, 2 backward weights (argument names follow deepkern.h).
+// check_conv2d_desc validates the descriptor alone (every field, sizes without overflow);
+// check_conv2d also the buffers.
+void check_conv2d_desc(const dk_conv2d_desc *d, int which);
 void check_conv2d(const dk_conv2d_desc *d, int which, const float *out, int64_t out_len, const float *out_bias,
                   int64_t out_bias_len, const float *in, int64_t in_len, const float *in2, int64_t in2_len,
                   const float *bias, int64_t bias_len);

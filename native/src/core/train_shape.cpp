@@ -333,21 +333,63 @@ void check_pool2d(const dk_pool2d_desc *d, bool backward, const float *y, int64_
     }
 }
 
-void check_conv2d(const dk_conv2d_desc *d, int which, const float *out, int64_t out_len, const float *out_bias,
-                  int64_t out_bias_len, const float *in, int64_t in_len, const float *in2, int64_t in2_len,
-                  const float *bias, int64_t bias_len) {
+int64_t conv_out_size(const char *dim, int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t pad_end,
+                      int64_t dilation) {
+    const int64_t limit = int64_t(1) << 40;
+    if (kernel < 1) fail(DK_INVALID_ARGUMENT, format("kernel_%s must be >= 1, got %lld", dim, (long long)kernel));
+    if (stride < 1) fail(DK_INVALID_ARGUMENT, format("stride_%s must be >= 1, got %lld", dim, (long long)stride));
+    if (dilation < 1) fail(DK_INVALID_ARGUMENT, format("dilation_%s must be >= 1, got %lld", dim, (long long)dilation));
+    if (pad < 0) fail(DK_INVALID_ARGUMENT, format("pad_%s must be >= 0, got %lld", dim, (long long)pad));
+    if (pad_end < 0) fail(DK_INVALID_ARGUMENT, format("pad_%s_end must be >= 0, got %lld", dim, (long long)pad_end));
+    if (in > limit || pad > limit || pad_end > limit || kernel > limit || stride > limit || dilation > limit)
+        fail(DK_INVALID_ARGUMENT, format("conv2d: %s, kernel_%s, stride_%s, dilation_%s, pad_%s and pad_%s_end must be "
+                                         "<= 2^40", dim, dim, dim, dim, dim, dim));
+    const int64_t extent = mul(dilation, kernel - 1, "dilation * (kernel - 1)") + 1; // the dilated kernel
+    if (extent > limit) fail(DK_INVALID_ARGUMENT, format("conv2d: dilation_%s * (kernel_%s - 1) must be < 2^40", dim, dim));
+    const int64_t span = in + pad + pad_end - extent;
+    if (span < 0)
+        fail(DK_INVALID_ARGUMENT,
+             format("conv2d: the dilated kernel_%s (%lld = dilation_%s * (kernel_%s - 1) + 1) is larger than the padded "
+                    "input (%s %lld + pad_%s %lld + pad_%s_end %lld): the output would be empty",
+                    dim, (long long)extent, dim, dim, dim, (long long)in, dim, (long long)pad, dim, (long long)pad_end));
+    return span / stride + 1;
+}
+
+void check_conv2d_desc(const dk_conv2d_desc *d, int which) {
     if (!d) fail(DK_NULL_POINTER, "desc must not be null");
     nonneg("n", d->n);
     if (d->c < 1) fail(DK_INVALID_ARGUMENT, format("c must be >= 1, got %lld", (long long)d->c));
     if (d->oc < 1) fail(DK_INVALID_ARGUMENT, format("oc must be >= 1, got %lld", (long long)d->oc));
     nonneg("h", d->h);
     nonneg("w", d->w);
-    const int64_t oh = pool_out_size("conv2d", "h", d->h, d->kernel_h, d->stride_h, d->pad_h);
-    const int64_t ow = pool_out_size("conv2d", "w", d->w, d->kernel_w, d->stride_w, d->pad_w);
-    const int64_t xn = mul({d->n, d->c, d->h, d->w}, "n * c * h * w");
-    const int64_t yn = mul({d->n, d->oc, oh, ow}, "n * oc * oh * ow");
-    const int64_t wn = mul({d->oc, d->c, d->kernel_h, d->kernel_w}, "oc * c * kernel_h * kernel_w");
-    mul({d->c, d->kernel_h, d->kernel_w, oh, ow}, "the im2col buffer");
+    if (d->groups < 1) fail(DK_INVALID_ARGUMENT, format("groups must be >= 1, got %lld", (long long)d->groups));
+    if (d->c % d->groups != 0)
+        fail(DK_INVALID_ARGUMENT, format("groups (%lld) must divide c (%lld)", (long long)d->groups, (long long)d->c));
+    if (d->oc % d->groups != 0)
+        fail(DK_INVALID_ARGUMENT, format("groups (%lld) must divide oc (%lld)", (long long)d->groups, (long long)d->oc));
+    if (d->activation != DK_ACTIVATION_NONE && d->activation != DK_ACTIVATION_RELU &&
+        d->activation != DK_ACTIVATION_GELU)
+        fail(DK_INVALID_ARGUMENT, format("activation must be DK_ACTIVATION_NONE, RELU or GELU, got %d", d->activation));
+    if (which != 0 && d->activation != DK_ACTIVATION_NONE)
+        fail(DK_INVALID_ARGUMENT,
+             format("activation must be DK_ACTIVATION_NONE for conv2d backward %s (got %d): the backward is the gradient of "
+                    "conv + bias; apply the activation's gradient first",
+                    which == 1 ? "data" : "weights", d->activation));
+    const int64_t oh = conv_out_size("h", d->h, d->kernel_h, d->stride_h, d->pad_h, d->pad_h_end, d->dilation_h);
+    const int64_t ow = conv_out_size("w", d->w, d->kernel_w, d->stride_w, d->pad_w, d->pad_w_end, d->dilation_w);
+    mul({d->n, d->c, d->h, d->w}, "n * c * h * w");
+    mul({d->n, d->oc, oh, ow}, "n * oc * oh * ow");
+    mul({d->oc, d->c / d->groups, d->kernel_h, d->kernel_w}, "oc * (c / groups) * kernel_h * kernel_w");
+    mul({d->c, d->kernel_h, d->kernel_w, d->n, oh, ow}, "the im2col buffer (c * kernel_h * kernel_w * n * oh * ow)");
+}
+
+void check_conv2d(const dk_conv2d_desc *d, int which, const float *out, int64_t out_len, const float *out_bias,
+                  int64_t out_bias_len, const float *in, int64_t in_len, const float *in2, int64_t in2_len,
+                  const float *bias, int64_t bias_len) {
+    check_conv2d_desc(d, which);
+    const int64_t oh = conv_out_h(*d), ow = conv_out_w(*d);
+    const int64_t xn = d->n * d->c * d->h * d->w, yn = d->n * d->oc * oh * ow;
+    const int64_t wn = d->oc * (d->c / d->groups) * d->kernel_h * d->kernel_w;
     if (which == 0) {
         buffer("y", out, out_len, yn);
         buffer("x", in, in_len, xn);

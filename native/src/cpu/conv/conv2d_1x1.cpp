@@ -154,7 +154,8 @@ void backward_weights(const Conv2dArgs &a) {
 }
 
 bool supports(const dk_conv2d_desc &d) {
-    return d.kernel_h == 1 && d.kernel_w == 1 && d.pad_h == 0 && d.pad_w == 0 && d.n > 0;
+    return d.kernel_h == 1 && d.kernel_w == 1 && d.pad_h == 0 && d.pad_w == 0 && d.pad_h_end == 0 && d.pad_w_end == 0 &&
+           d.n > 0;
 }
 
 } // namespace

@@ -26,8 +26,8 @@ inline Shape shape_of(const dk_conv2d_desc &d, int64_t oh, int64_t ow) {
     Shape s{};
     s.n = d.n, s.c = d.c, s.h = d.h, s.w = d.w, s.oc = d.oc;
     s.kh = d.kernel_h, s.kw = d.kernel_w, s.sh = d.stride_h, s.sw = d.stride_w;
-    s.pt = d.pad_h, s.pl = d.pad_w, s.pb = d.pad_h, s.pr = d.pad_w;
-    s.dh = 1, s.dw = 1, s.groups = 1, s.act = DK_ACTIVATION_NONE;
+    s.pt = d.pad_h, s.pl = d.pad_w, s.pb = d.pad_h_end, s.pr = d.pad_w_end;
+    s.dh = d.dilation_h, s.dw = d.dilation_w, s.groups = d.groups, s.act = d.activation;
     s.oh = oh, s.ow = ow;
     return s;
 }

@@ -356,87 +356,106 @@ final class JavaKernels {
     }
 
     // ---- convolution (direct loops, double accumulation) ----
+    // Output channel o of group g = o / og reads input channels [g cg, (g + 1) cg); tap (ky, kx) of
+    // output (oy, ox) reads input (oy sH - padH + ky dH, ox sW - padW + kx dW), zero outside.
 
     static void conv2dForward(Conv2dSpec s, Tensor y, Tensor x, Tensor wt, Tensor bias) {
         float[] xv = read(x), wv = read(wt), bv = bias == null ? null : read(bias);
         int n = (int) s.n(), c = (int) s.c(), h = (int) s.h(), w = (int) s.w(), oc = (int) s.oc();
         int kh = s.kernelH(), kw = s.kernelW(), oh = (int) s.outH(), ow = (int) s.outW();
+        int cg = c / s.groups(), og = oc / s.groups();
         float[] out = new float[n * oc * oh * ow];
         double[] acc = new double[oh * ow];
         for (int b = 0; b < n; ++b)
             for (int o = 0; o < oc; ++o) {
                 java.util.Arrays.fill(acc, bv == null ? 0.0 : bv[o]);
-                for (int ch = 0; ch < c; ++ch)
+                for (int ci = 0; ci < cg; ++ci) {
+                    int ch = (o / og) * cg + ci;
                     for (int ky = 0; ky < kh; ++ky)
                         for (int kx = 0; kx < kw; ++kx) {
-                            double wgt = wv[((o * c + ch) * kh + ky) * kw + kx];
+                            double wgt = wv[((o * cg + ci) * kh + ky) * kw + kx];
                             for (int oy = 0; oy < oh; ++oy) {
-                                int iy = oy * s.strideH() - s.padH() + ky;
+                                int iy = oy * s.strideH() - s.padH() + ky * s.dilationH();
                                 if (iy < 0 || iy >= h) continue;
                                 int xrow = ((b * c + ch) * h + iy) * w;
                                 for (int ox = 0; ox < ow; ++ox) {
-                                    int ix = ox * s.strideW() - s.padW() + kx;
+                                    int ix = ox * s.strideW() - s.padW() + kx * s.dilationW();
                                     if (ix >= 0 && ix < w) acc[oy * ow + ox] += wgt * xv[xrow + ix];
                                 }
                             }
                         }
-                for (int i = 0; i < oh * ow; ++i) out[(b * oc + o) * oh * ow + i] = (float) acc[i];
+                }
+                for (int i = 0; i < oh * ow; ++i) out[(b * oc + o) * oh * ow + i] = s.activation().apply((float) acc[i]);
             }
         write(y, out);
     }
 
+    private static void requireNoActivation(Conv2dSpec s, String pass) {
+        if (s.activation() != org.deepkern.ops.Epilogue.NONE)
+            throw new IllegalArgumentException("conv2d backward " + pass + ": the activation must be NONE (got " + s.activation()
+                    + "): the backward is the gradient of conv + bias; apply the activation's gradient first");
+    }
+
     static void conv2dBackwardData(Conv2dSpec s, Tensor dx, Tensor dy, Tensor wt) {
+        requireNoActivation(s, "data");
         float[] g = read(dy), wv = read(wt);
         int n = (int) s.n(), c = (int) s.c(), h = (int) s.h(), w = (int) s.w(), oc = (int) s.oc();
         int kh = s.kernelH(), kw = s.kernelW(), oh = (int) s.outH(), ow = (int) s.outW();
+        int cg = c / s.groups(), og = oc / s.groups();
         double[] acc = new double[n * c * h * w];
         for (int b = 0; b < n; ++b)
             for (int o = 0; o < oc; ++o)
-                for (int ch = 0; ch < c; ++ch)
+                for (int ci = 0; ci < cg; ++ci) {
+                    int ch = (o / og) * cg + ci;
                     for (int ky = 0; ky < kh; ++ky)
                         for (int kx = 0; kx < kw; ++kx) {
-                            double wgt = wv[((o * c + ch) * kh + ky) * kw + kx];
+                            double wgt = wv[((o * cg + ci) * kh + ky) * kw + kx];
                             for (int oy = 0; oy < oh; ++oy) {
-                                int iy = oy * s.strideH() - s.padH() + ky;
+                                int iy = oy * s.strideH() - s.padH() + ky * s.dilationH();
                                 if (iy < 0 || iy >= h) continue;
                                 int xrow = ((b * c + ch) * h + iy) * w, grow = ((b * oc + o) * oh + oy) * ow;
                                 for (int ox = 0; ox < ow; ++ox) {
-                                    int ix = ox * s.strideW() - s.padW() + kx;
+                                    int ix = ox * s.strideW() - s.padW() + kx * s.dilationW();
                                     if (ix >= 0 && ix < w) acc[xrow + ix] += wgt * g[grow + ox];
                                 }
                             }
                         }
+                }
         float[] out = new float[acc.length];
         for (int i = 0; i < acc.length; ++i) out[i] = (float) acc[i];
         write(dx, out);
     }
 
     static void conv2dBackwardWeights(Conv2dSpec s, Tensor dw, Tensor dbias, Tensor dy, Tensor x) {
+        requireNoActivation(s, "weights");
         float[] g = read(dy), xv = read(x);
         int n = (int) s.n(), c = (int) s.c(), h = (int) s.h(), w = (int) s.w(), oc = (int) s.oc();
         int kh = s.kernelH(), kw = s.kernelW(), oh = (int) s.outH(), ow = (int) s.outW();
-        float[] out = new float[oc * c * kh * kw], db = new float[oc];
+        int cg = c / s.groups(), og = oc / s.groups();
+        float[] out = new float[oc * cg * kh * kw], db = new float[oc];
         for (int o = 0; o < oc; ++o) {
             double sb = 0;
             for (int b = 0; b < n; ++b)
                 for (int i = 0; i < oh * ow; ++i) sb += g[(b * oc + o) * oh * ow + i];
             db[o] = (float) sb;
-            for (int ch = 0; ch < c; ++ch)
+            for (int ci = 0; ci < cg; ++ci) {
+                int ch = (o / og) * cg + ci;
                 for (int ky = 0; ky < kh; ++ky)
                     for (int kx = 0; kx < kw; ++kx) {
                         double acc = 0;
                         for (int b = 0; b < n; ++b)
                             for (int oy = 0; oy < oh; ++oy) {
-                                int iy = oy * s.strideH() - s.padH() + ky;
+                                int iy = oy * s.strideH() - s.padH() + ky * s.dilationH();
                                 if (iy < 0 || iy >= h) continue;
                                 int xrow = ((b * c + ch) * h + iy) * w, grow = ((b * oc + o) * oh + oy) * ow;
                                 for (int ox = 0; ox < ow; ++ox) {
-                                    int ix = ox * s.strideW() - s.padW() + kx;
+                                    int ix = ox * s.strideW() - s.padW() + kx * s.dilationW();
                                     if (ix >= 0 && ix < w) acc += (double) g[grow + ox] * xv[xrow + ix];
                                 }
                             }
-                        out[((o * c + ch) * kh + ky) * kw + kx] = (float) acc;
+                        out[((o * cg + ci) * kh + ky) * kw + kx] = (float) acc;
                     }
+            }
         }
         write(dw, out);
         if (dbias != null) write(dbias, db);

@@ -305,7 +305,9 @@ abstract class JniBackend extends Backend {
 
     private static Conv2dDesc conv(Conv2dSpec s) {
         return new Conv2dDesc().n(s.n()).c(s.c()).h(s.h()).w(s.w()).oc(s.oc()).kernelH(s.kernelH()).kernelW(s.kernelW())
-                .strideH(s.strideH()).strideW(s.strideW()).padH(s.padH()).padW(s.padW());
+                .strideH(s.strideH()).strideW(s.strideW()).padH(s.padH()).padW(s.padW()).padHEnd(s.padHEnd())
+                .padWEnd(s.padWEnd()).dilationH(s.dilationH()).dilationW(s.dilationW()).groups(s.groups())
+                .activation(s.activation().code());
     }
 
     @Override
