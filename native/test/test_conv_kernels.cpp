@@ -141,3 +141,23 @@ TEST(conv_native_matches_ref_threads) {
         for (int64_t n : {1, 3, 8}) run_case({n, 24, 10, 10, 40, 3, 3, 1, 1, 1, 1, 1}, rng);
     }
 }
+
+// Each kernel family is picked for the shapes it is meant for (so the comparisons above exercise
+// them, not a fallback).
+TEST(conv_native_dispatch) {
+    auto name = [](int64_t c, int64_t oc, int64_t k, int64_t stride, int64_t pad, int64_t groups) {
+        dk_conv2d_desc d{};
+        d.n = 2, d.c = c, d.h = 12, d.w = 12, d.oc = oc, d.kernel_h = d.kernel_w = k, d.stride_h = d.stride_w = stride;
+        d.pad_h = d.pad_w = d.pad_h_end = d.pad_w_end = pad, d.dilation_h = d.dilation_w = 1, d.groups = groups;
+        const char *n = dk_conv2d_impl_name(DK_BACKEND_NATIVE, &d);
+        return std::string(n ? n : "(null)");
+    };
+    CHECK(name(16, 32, 1, 1, 0, 1) == "1x1_gemm");
+    CHECK(name(16, 32, 1, 2, 0, 1) == "1x1_gemm");
+    const bool avx512 = std::string(dk_cpu_isa()) == "avx512";
+    CHECK(name(16, 32, 3, 1, 1, 1) == (avx512 ? "direct_avx512" : "im2col+gemm"));
+    CHECK(name(16, 32, 1, 1, 1, 1) == (avx512 ? "direct_avx512" : "im2col+gemm")); // 1x1 with padding
+    CHECK(name(16, 32, 3, 2, 1, 4) == (avx512 ? "direct_avx512" : "im2col+gemm"));
+    CHECK(name(16, 16, 3, 1, 1, 16) == (avx512 ? "depthwise_avx512" : "im2col+gemm"));
+    CHECK(name(16, 32, 1, 1, 0, 16) == (avx512 ? "depthwise_avx512" : "1x1_gemm"));
+}

@@ -107,7 +107,7 @@ extern const BatchnormImpl batchnorm_forward_ref_impl, batchnorm_backward_ref_im
 extern const LayernormImpl layernorm_forward_ref_impl, layernorm_backward_ref_impl;
 extern const Pool2dImpl pool2d_forward_ref_impl, pool2d_backward_ref_impl;
 extern const Conv2dImpl conv2d_ref_impl, conv2d_im2col_impl, conv2d_direct_impl,
-    conv2d_1x1_impl;
+    conv2d_1x1_impl, conv2d_depthwise_impl;
 extern const EmbeddingImpl embedding_forward_ref_impl, embedding_backward_ref_impl;
 extern const OptimImpl optimizer_ref_impl;
 
@@ -179,7 +179,8 @@ DK_ONEDNN_FIRST_LIST(pool2d_backward_impls, Pool2dImpl, pool2d_backward_onednn_i
 
 const std::vector<const Conv2dImpl *> &conv2d_impls(dk_backend backend) {
     // native: the hand-written kernels (each declines the shapes it does not handle), then im2col
-    static const std::vector<const Conv2dImpl *> native = {&conv2d_1x1_impl, &conv2d_direct_impl, &conv2d_im2col_impl, &conv2d_ref_impl};
+    static const std::vector<const Conv2dImpl *> native = {&conv2d_depthwise_impl, &conv2d_1x1_impl, &conv2d_direct_impl,
+                                                              &conv2d_im2col_impl, &conv2d_ref_impl};
     static const std::vector<const Conv2dImpl *> cpu = {&conv2d_im2col_impl, &conv2d_ref_impl};
     static const std::vector<const Conv2dImpl *> ref = {&conv2d_ref_impl};
     if (backend == DK_BACKEND_NATIVE) return native;

@@ -58,16 +58,21 @@ struct DotTile {
 // mo rows (1 .. 3), nt taps (1 .. 9).
 using DotTileFn = void (*)(const DotTile &t, int mo, int nt);
 
-// Depthwise (one input channel per output channel): direct loops over a staged plane.
+// Depthwise (one input channel per output channel): one staged plane (phases and pitch as for the
+// dense kernels) times the ntaps weights of one output channel, over `count` vectors of 16 flat
+// positions, each stored compressed to its valid lanes (masks, dst: as the dense strips with V = 1).
 struct DwPlane {
-    const float *x;   // staged plane (pitch wq), phases as in the dense kernels
-    const int64_t *xoff;
+    const float *x;        // staged plane(s) of one channel
+    const int64_t *xoff;   // per tap
     int ntaps;
-    const float *w;   // ntaps weights (woff[t] = t)
-    float *y;         // output plane [oh][ow]
-    int64_t oh, ow, wq;
+    const float *w;        // ntaps weights, in tap order
+    float *y;              // output plane
+    const uint16_t *masks; // per vector
+    const int64_t *dst;    // per vector: output index of its first valid lane
+    int64_t count;
     float bias;
     int relu;
+    int accumulate; // add to y instead of overwriting it (bias and relu then not applied)
 };
 using DwPlaneFn = void (*)(const DwPlane &d);
 
