@@ -177,101 +177,94 @@ void backward_data(const Conv2dArgs &a) {
 
 // ---- backward weights -------------------------------------------------------------------------
 
+// dW[o, c, tap] = sum_{n, p} X~[c, p + xoff[tap]] dY[o, p]: for each tap a GEMM with m = c (rows
+// broadcast from the staged x, rs = chs, consecutive p at unit stride), k = the flat positions of
+// every image, n = o (vectors of dy in channels-last order, dYc[p][o], zero at positions with
+// ow >= OW). The tile kernel writes dWt[tap][c][o] (strips along o), transposed into OIHW at the
+// end. Threads own (tap, row panel, o strip) units across every block of positions (a static
+// schedule gives each thread the same units for every block, so nothing is reduced).
 void backward_weights(const Conv2dArgs &a) {
     const Kernels &K = conv_avx512;
     const Shape s = shape_of(a);
-    const int64_t taps_n = s.taps(), cg = s.cg(), ocg = s.ocg(), wsize = s.oc * cg * taps_n;
+    const int64_t taps_n = s.taps(), cg = s.cg(), ocg = s.ocg();
     const Staging st = make_staging(s.sh, s.sw, s.pt, s.pl, s.h + s.pt + s.pb, s.w + s.pl + s.pr, s.kh, s.kw, s.dh, s.dw);
     const Taps taps = make_taps(st, s.kh, s.kw, s.dh, s.dw, false);
     const int64_t chs = st.chs();
-    // dy~: per image and output channel, the oh rows at pitch wq, zero where ow >= OW, rounded up
-    // to whole vectors
-    const int64_t len = (s.oh * st.wq + 15) / 16 * 16;
-    Workspace xs(s.n * s.c * chs * 4 + 64), ys(s.n * s.oc * len * 4 + 64);
+    const int64_t len = (s.oh - 1) * st.wq + s.ow; // flat positions per image
+    const int64_t ocp = (s.oc + 15) / 16 * 16 + 16; // dYc row: every o, padded (tile loads may run past a group)
+    Workspace xs(s.n * s.c * chs * 4 + 64), ys(s.n * len * ocp * 4 + 256), wt(taps_n * s.c * ocg * 4 + 64);
     stage_all(st, a.in2, s.n * s.c, s.h, s.w, xs.floats());
-    float *dys = ys.floats();
+    float *dyc = ys.floats();
     const int64_t sp = s.oh * s.ow;
+    // dYc[n][p][o] (zero where ow >= OW and in the padding of o) and dbias
+    std::vector<double> db(static_cast<size_t>(s.oc), 0.0);
+#pragma omp parallel for schedule(static)
+    for (int64_t n = 0; n < s.n; ++n) {
+        float *img = dyc + n * len * ocp;
+        std::memset(img, 0, sizeof(float) * len * ocp);
+        for (int64_t o0 = 0; o0 < s.oc; o0 += 16) {
+            const int64_t oe = std::min<int64_t>(s.oc, o0 + 16);
+            for (int64_t i = 0; i < s.oh; ++i)
+                for (int64_t j = 0; j < s.ow; ++j) {
+                    float *dst = img + (i * st.wq + j) * ocp;
+                    for (int64_t o = o0; o < oe; ++o) dst[o] = a.in[(n * s.oc + o) * sp + i * s.ow + j];
+                }
+        }
+    }
+    if (a.out_bias)
+#pragma omp parallel for schedule(static)
+        for (int64_t o = 0; o < s.oc; ++o) {
+            double sum = 0;
+            for (int64_t n = 0; n < s.n; ++n) {
+                const float *row = a.in + (n * s.oc + o) * sp;
+                for (int64_t p = 0; p < sp; ++p) sum += row[p];
+            }
+            a.out_bias[o] = static_cast<float>(sum);
+        }
+    // tile configuration over rows c and lanes o
+    int cfg = 0;
+    double best = 0;
+    for (int i = 0; i < 3; ++i) {
+        const double work = double(ceil_div(cg, K.mr[i]) * K.mr[i]) * double(ceil_div(ocg, 16 * K.v[i]) * 16 * K.v[i]);
+        if (i == 0 || work < best * 0.97) best = work, cfg = i;
+    }
+    const int M = K.mr[cfg], V = K.v[cfg];
+    const Strips strips = make_strips(1, ocg, ocg, V);
+    const int64_t panels = ceil_div(cg, M);
+    const int64_t units = s.groups * taps_n * panels * strips.count;
+    constexpr int64_t kChunk = 256; // positions per block: the A panel (M x kChunk) stays in L1
+    const int64_t chunks = ceil_div(len, kChunk);
+    float *dwt = wt.floats(); // [tap][c][ocg]
+    const int64_t zero_off = 0;
+    const int threads = max_threads();
+#pragma omp parallel num_threads(threads) if (threads > 1 && units > 1)
+    {
+        for (int64_t n = 0; n < s.n; ++n)
+            for (int64_t ch = 0; ch < chunks; ++ch) {
+                const int64_t p0 = ch * kChunk, np = std::min(kChunk, len - p0);
+#pragma omp for schedule(static) nowait
+                for (int64_t u = 0; u < units; ++u) {
+                    const int64_t strip = u % strips.count, q = u / strips.count % panels;
+                    const int64_t t = u / strips.count / panels % taps_n, g = u / strips.count / panels / taps_n;
+                    const int64_t c0 = q * M;
+                    FwdTile tl{};
+                    tl.nc = np, tl.ntaps = 1, tl.xoff = &zero_off, tl.woff = &zero_off;
+                    tl.a = xs.floats() + (n * s.c + g * cg + c0) * chs + taps.xoff[t] + p0, tl.rs = chs, tl.cs = 1;
+                    tl.b = dyc + (n * len + p0) * ocp + g * ocg + strip * 16 * V, tl.chs = ocp;
+                    tl.c = dwt + (t * s.c + g * cg + c0) * ocg + strips.dst[strip], tl.ldc = ocg;
+                    tl.masks = strips.masks.data() + strip * V;
+                    tl.first = n == 0 && ch == 0, tl.last = 0, tl.bias = nullptr, tl.relu = 0;
+                    K.fwd[cfg](tl, static_cast<int>(std::min<int64_t>(M, cg - c0)));
+                }
+            }
+    }
+    // dWt[tap][g cg + c][o] -> dw[g ocg + o][c][tap]
 #pragma omp parallel for schedule(static)
     for (int64_t o = 0; o < s.oc; ++o) {
-        double sum = 0;
-        for (int64_t n = 0; n < s.n; ++n) {
-            const float *src = a.in + (n * s.oc + o) * sp;
-            float *dst = dys + (n * s.oc + o) * len;
-            std::memset(dst, 0, sizeof(float) * len);
-            for (int64_t i = 0; i < s.oh; ++i) {
-                std::memcpy(dst + i * st.wq, src + i * s.ow, sizeof(float) * s.ow);
-                for (int64_t j = 0; j < s.ow; ++j) sum += src[i * s.ow + j];
-            }
-        }
-        if (a.out_bias) a.out_bias[o] = static_cast<float>(sum);
-    }
-    // blocks of positions: whole images when they are small, else ranges of one image
-    struct Block {
-        int64_t n0, images, p0, len;
-    };
-    std::vector<Block> blocks;
-    constexpr int64_t kBlock = 1024;
-    if (len <= kBlock) {
-        const int64_t per = std::max<int64_t>(1, kBlock / len);
-        for (int64_t n = 0; n < s.n; n += per) blocks.push_back({n, std::min(per, s.n - n), 0, len});
-    } else {
-        const int64_t parts = ceil_div(len, kBlock), part = (ceil_div(len, parts) + 15) / 16 * 16;
-        for (int64_t n = 0; n < s.n; ++n)
-            for (int64_t p = 0; p < len; p += part) blocks.push_back({n, 1, p, std::min(part, len - p)});
-    }
-    const int64_t nblocks = static_cast<int64_t>(blocks.size());
-    constexpr int MO = 3, NT = 9;
-    const int64_t panels = ceil_div(ocg, MO), tgroups = ceil_div(taps_n, NT);
-    // one block's contribution to dw (rows of panels [q0, q1) of every group) added into out
-    auto block = [&](const Block &b, float *out, int64_t q0, int64_t q1) {
-        for (int64_t g = 0; g < s.groups; ++g)
-            for (int64_t q = q0; q < q1; ++q) {
-                const int64_t o0 = q * MO;
-                const int mo = static_cast<int>(std::min<int64_t>(MO, ocg - o0));
-                for (int64_t c = 0; c < cg; ++c)
-                    for (int64_t tg = 0; tg < tgroups; ++tg) {
-                        const int64_t t0 = tg * NT;
-                        DotTile t{};
-                        t.nseg = b.images;
-                        t.dy = dys + (b.n0 * s.oc + g * ocg + o0) * len + b.p0;
-                        t.dy_seg = s.oc * len, t.dy_rs = len;
-                        t.x = xs.floats() + (b.n0 * s.c + g * cg + c) * chs + b.p0;
-                        t.x_seg = s.c * chs;
-                        t.len = b.len;
-                        t.xoff = taps.xoff.data() + t0;
-                        t.out = out + ((g * ocg + o0) * cg + c) * taps_n + t0;
-                        t.ldo = cg * taps_n;
-                        t.woff = taps.woff.data(); // woff[t] = t: consecutive taps from t0
-                        K.dot(t, mo, static_cast<int>(std::min<int64_t>(NT, taps_n - t0)));
-                    }
-            }
-    };
-    const int threads = max_threads();
-    std::memset(a.out, 0, sizeof(float) * wsize);
-    if (threads > 1 && nblocks >= 2 * threads) {
-        // blocks split between threads; each sums into its own copy of dw, added up at the end
-        Workspace partial(int64_t(threads - 1) * wsize * 4);
-#pragma omp parallel num_threads(threads)
-        {
-#ifdef _OPENMP
-            const int tid = omp_get_thread_num(), nt = omp_get_num_threads();
-#else
-            const int tid = 0, nt = 1;
-#endif
-            float *out = tid == 0 ? a.out : partial.floats() + (tid - 1) * wsize;
-            if (tid > 0) std::memset(out, 0, sizeof(float) * wsize);
-            for (int64_t i = tid * nblocks / nt; i < (tid + 1) * nblocks / nt; ++i) block(blocks[i], out, 0, panels);
-#pragma omp barrier
-#pragma omp for schedule(static)
-            for (int64_t i = 0; i < wsize; ++i)
-                for (int k = 0; k < nt - 1; ++k) a.out[i] += partial.floats()[k * wsize + i];
-        }
-    } else {
-        // few blocks: the threads split the output-channel panels
-        const int64_t units = std::min<int64_t>(panels, 4 * threads), per = ceil_div(panels, units);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
-        for (int64_t u = 0; u < units; ++u)
-            for (const Block &b : blocks) block(b, a.out, u * per, std::min(panels, (u + 1) * per));
+        const int64_t g = o / ocg, oi = o % ocg;
+        for (int64_t c = 0; c < cg; ++c)
+            for (int64_t t = 0; t < taps_n; ++t)
+                a.out[(o * cg + c) * taps_n + t] = dwt[(t * s.c + g * cg + c) * ocg + oi];
     }
 }
 

@@ -184,52 +184,53 @@ void dot(const DotTile &t, int mo, int nt) {
     }
 }
 
-// Depthwise: taps weights held in registers (9 for 3x3), two vectors per iteration.
-template <int T>
-void dw_plane_taps(const DwPlane &d) {
-    const int ntaps = T > 0 ? T : d.ntaps;
-    const __m512 zero = _mm512_setzero_ps(), bias = _mm512_set1_ps(d.bias);
-    __m512 w[T > 0 ? T : 1];
-    if constexpr (T > 0)
-        for (int t = 0; t < T; ++t) w[t] = _mm512_set1_ps(d.w[t]);
-    int64_t off[T > 0 ? T : 1];
-    if constexpr (T > 0)
-        for (int t = 0; t < T; ++t) off[t] = d.xoff[t];
-    for (int64_t s = 0; s < d.count; ++s) {
-        const __mmask16 m = d.masks[s];
-        if (!m) continue;
-        const float *x = d.x + 16 * s;
-        __m512 acc = zero;
-        if constexpr (T > 0) {
-#pragma GCC unroll 9
-            for (int t = 0; t < T; ++t) acc = _mm512_fmadd_ps(w[t], _mm512_loadu_ps(x + off[t]), acc);
-        } else {
-            for (int t = 0; t < ntaps; ++t) acc = _mm512_fmadd_ps(_mm512_set1_ps(d.w[t]), _mm512_loadu_ps(x + d.xoff[t]), acc);
+// Depthwise: blocks of B vectors, tap-outer so that each tap's offset and weight serve B
+// independent accumulators (a tap-inner loop is one FMA latency chain per vector).
+inline void dw_store(const DwPlane &d, int64_t s, __m512 acc, __m512 bias) {
+    const __mmask16 m = d.masks[s];
+    if (!m) return;
+    const __m512 zero = _mm512_setzero_ps();
+    float *out = d.y + d.dst[s];
+    if (m == 0xffff) {
+        if (d.accumulate) acc = _mm512_add_ps(acc, _mm512_loadu_ps(out));
+        else {
+            acc = _mm512_add_ps(acc, bias);
+            if (d.relu) acc = _mm512_max_ps(acc, zero);
         }
-        float *out = d.y + d.dst[s];
-        if (m == 0xffff) {
-            if (d.accumulate) acc = _mm512_add_ps(acc, _mm512_loadu_ps(out));
-            else {
-                acc = _mm512_add_ps(acc, bias);
-                if (d.relu) acc = _mm512_max_ps(acc, zero);
-            }
-            _mm512_storeu_ps(out, acc);
-        } else {
-            const __mmask16 fm = first_lanes(__builtin_popcount(m));
-            acc = _mm512_maskz_compress_ps(m, acc);
-            if (d.accumulate) acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(fm, out));
-            else {
-                acc = _mm512_add_ps(acc, bias);
-                if (d.relu) acc = _mm512_max_ps(acc, zero);
-            }
-            _mm512_mask_storeu_ps(out, fm, acc);
+        _mm512_storeu_ps(out, acc);
+    } else {
+        const __mmask16 fm = first_lanes(__builtin_popcount(m));
+        acc = _mm512_maskz_compress_ps(m, acc);
+        if (d.accumulate) acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(fm, out));
+        else {
+            acc = _mm512_add_ps(acc, bias);
+            if (d.relu) acc = _mm512_max_ps(acc, zero);
         }
+        _mm512_mask_storeu_ps(out, fm, acc);
     }
 }
 
+template <int B>
+void dw_block(const DwPlane &d, int64_t s0, __m512 bias) {
+    __m512 acc[B];
+#pragma GCC unroll 8
+    for (int b = 0; b < B; ++b) acc[b] = _mm512_setzero_ps();
+    const float *x = d.x + 16 * s0;
+    for (int t = 0; t < d.ntaps; ++t) {
+        const __m512 w = _mm512_set1_ps(d.w[t]);
+        const float *xt = x + d.xoff[t];
+#pragma GCC unroll 8
+        for (int b = 0; b < B; ++b) acc[b] = _mm512_fmadd_ps(w, _mm512_loadu_ps(xt + 16 * b), acc[b]);
+    }
+#pragma GCC unroll 8
+    for (int b = 0; b < B; ++b) dw_store(d, s0 + b, acc[b], bias);
+}
+
 void dw_plane(const DwPlane &d) {
-    if (d.ntaps == 9) return dw_plane_taps<9>(d);
-    return dw_plane_taps<0>(d);
+    const __m512 bias = _mm512_set1_ps(d.bias);
+    int64_t s = 0;
+    for (; s + 8 <= d.count; s += 8) dw_block<8>(d, s, bias);
+    for (; s < d.count; ++s) dw_block<1>(d, s, bias);
 }
 
 } // namespace

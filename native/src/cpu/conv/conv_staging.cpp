@@ -95,17 +95,17 @@ Strips make_strips(int64_t oh, int64_t ow, int64_t wq, int v) {
     s.count = ceil_div(positions, width);
     s.masks.assign(static_cast<size_t>(s.count * v), 0);
     s.dst.assign(static_cast<size_t>(s.count), 0);
-    for (int64_t k = 0; k < s.count; ++k) {
-        bool found = false;
-        for (int64_t lane = 0; lane < width; ++lane) {
-            const int64_t p = k * width + lane;
-            if (p >= positions || p % wq >= ow) continue;
-            s.masks[k * v + lane / 16] |= static_cast<uint16_t>(1u << (lane % 16));
-            if (!found) s.dst[k] = p / wq * ow + p % wq, found = true;
+    // walk the valid positions row by row (no division per lane)
+    int64_t last = -1;
+    for (int64_t i = 0; i < oh; ++i) {
+        int64_t k = i * wq / width, lane = i * wq % width;
+        for (int64_t j = 0; j < ow; ++j) {
+            if (k != last) s.dst[k] = i * ow + j, last = k;
+            s.masks[k * v + (lane >> 4)] |= static_cast<uint16_t>(1u << (lane & 15));
+            if (++lane == width) lane = 0, ++k;
         }
     }
     return s;
 }
-
 
 } // namespace dk::conv
