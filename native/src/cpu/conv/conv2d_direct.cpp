@@ -259,12 +259,14 @@ void backward_weights(const Conv2dArgs &a) {
             }
     }
     // dWt[tap][g cg + c][o] -> dw[g ocg + o][c][tap]
+    // (per input channel: its taps x ocg block is read in rows and written as runs of taps)
 #pragma omp parallel for schedule(static)
-    for (int64_t o = 0; o < s.oc; ++o) {
-        const int64_t g = o / ocg, oi = o % ocg;
-        for (int64_t c = 0; c < cg; ++c)
-            for (int64_t t = 0; t < taps_n; ++t)
-                a.out[(o * cg + c) * taps_n + t] = dwt[(t * s.c + g * cg + c) * ocg + oi];
+    for (int64_t gc = 0; gc < s.c; ++gc) {
+        const int64_t g = gc / cg, c = gc % cg;
+        for (int64_t oi = 0; oi < ocg; ++oi) {
+            float *dst = a.out + ((g * ocg + oi) * cg + c) * taps_n;
+            for (int64_t t = 0; t < taps_n; ++t) dst[t] = dwt[(t * s.c + gc) * ocg + oi];
+        }
     }
 }
 
