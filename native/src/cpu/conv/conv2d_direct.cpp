@@ -39,8 +39,6 @@
 
 namespace dk {
 
-extern const Conv2dImpl conv2d_im2col_impl;
-
 namespace conv {
 
 namespace {
@@ -155,9 +153,64 @@ void forward(const Conv2dArgs &a) {
     if (s.act == DK_ACTIVATION_GELU) apply_gelu(s, a.out);
 }
 
+// Strided backward data, phase by phase: the padded dx row Y = i sh + ry receives dy[oh] w[ky] from
+// exactly the taps with ky dh = ry (mod sh), from oh = i - q, q = (ky dh - ry) / sh. So each phase
+// (ry, rx) of dx is a stride-1 correlation of dy, padded by Q = (k - 1) d / s before, with the
+// phase's taps at offsets (Q - q): the same implicit GEMM, into a phase buffer scattered into dx.
+void backward_data_strided(const Conv2dArgs &a) {
+    const Shape s = shape_of(a);
+    const int64_t hp = s.h + s.pt + s.pb, wp = s.w + s.pl + s.pr;
+    const int64_t qy = (s.kh - 1) * s.dh / s.sh, qx = (s.kw - 1) * s.dw / s.sw;
+    const int64_t hi_max = ceil_div(hp, s.sh), wi_max = ceil_div(wp, s.sw);
+    const Staging st = make_staging(1, 1, qy, qx, hi_max + qy, wi_max + qx, 1, 1, 1, 1);
+    Workspace ys(s.n * s.oc * st.chs() * 4 + 64), ph(s.n * s.c * hi_max * wi_max * 4 + 64);
+    stage_all(st, a.in, s.n * s.oc, s.oh, s.ow, ys.floats());
+    const int64_t planes = s.n * s.c;
+    for (int64_t ry = 0; ry < s.sh; ++ry)
+        for (int64_t rx = 0; rx < s.sw; ++rx) {
+            const int64_t hi = ceil_div(hp - ry, s.sh), wi = ceil_div(wp - rx, s.sw);
+            if (hi <= 0 || wi <= 0) continue;
+            Taps taps;
+            for (int64_t ky = 0; ky < s.kh; ++ky) {
+                if (ky * s.dh % s.sh != ry) continue;
+                for (int64_t kx = 0; kx < s.kw; ++kx) {
+                    if (kx * s.dw % s.sw != rx) continue;
+                    const int64_t off = (qy - (ky * s.dh - ry) / s.sh) * st.wq + (qx - (kx * s.dw - rx) / s.sw);
+                    taps.xoff.push_back(off), taps.woff.push_back(ky * s.kw + kx);
+                    taps.max_inphase = std::max(taps.max_inphase, off);
+                }
+            }
+            float *out = ph.floats();
+            if (taps.xoff.empty()) {
+                std::memset(out, 0, sizeof(float) * planes * hi * wi);
+            } else {
+                ImplicitGemm G{};
+                G.images = s.n, G.groups = s.groups, G.rows = s.cg(), G.kch = s.ocg();
+                G.a = a.in2, G.a_group = s.ocg() * s.cg() * s.taps(), G.rs = s.taps(), G.cs = s.cg() * s.taps();
+                G.x = ys.floats(), G.st = &st, G.taps = &taps;
+                G.out = out, G.ldc = hi * wi, G.out_h = hi, G.out_w = wi;
+                G.bias = nullptr, G.relu = false;
+                run_implicit_gemm(G);
+            }
+            // dx[c][i sh + ry - pt][j sw + rx - pl] = phase[c][i][j] where inside dx
+#pragma omp parallel for schedule(static) if (planes * hi * wi >= (1 << 15))
+            for (int64_t pl = 0; pl < planes; ++pl)
+                for (int64_t i = 0; i < hi; ++i) {
+                    const int64_t y = i * s.sh + ry - s.pt;
+                    if (y < 0 || y >= s.h) continue;
+                    float *row = a.out + (pl * s.h + y) * s.w;
+                    const float *src = out + (pl * hi + i) * wi;
+                    for (int64_t j = 0; j < wi; ++j) {
+                        const int64_t x = j * s.sw + rx - s.pl;
+                        if (x >= 0 && x < s.w) row[x] = src[j];
+                    }
+                }
+        }
+}
+
 void backward_data(const Conv2dArgs &a) {
     const Shape s = shape_of(a);
-    if (s.sh != 1 || s.sw != 1) return conv2d_im2col_impl.backward_data(a);
+    if (s.sh != 1 || s.sw != 1) return backward_data_strided(a);
     // dx[c, i, j] = sum_{o, tap} dy~[o, i + ty, j + tx] w[o, c, flipped tap], dy~ padded by
     // (k - 1) d - pad before (negative: cropped), to h + (k - 1) d rows
     const int64_t top = (s.kh - 1) * s.dh - s.pt, left = (s.kw - 1) * s.dw - s.pl;
