@@ -8,14 +8,14 @@
 //                    Y[o, p] = sum_{c, tap} W[o, c, tap] X~[c, p + xoff[tap]], stored straight
 //                    into y (NCHW) with bias and ReLU applied to the tile in registers.
 //   backward data    (stride 1) the same kernel on dy staged with (k - 1) d - pad of padding and the
-//                    kernel flipped and transposed by addressing alone: row c, channel o, tap t
-//                    read w[o, c, taps - 1 - t]. Strided backward data goes to im2col.
+//                    kernel flipped by addressing (row c, channel o, tap t read w[o, c, taps - 1 - t])
+//                    from a transposed copy of the weights; strided: phase by phase (below).
 //   backward weights dW[o, c, tap] = sum_{n, p} dY~[o, p] X~[c, p + xoff[tap]]: dot products over
 //                    flat positions (dy staged with zeros where ow >= OW), a 3 x 9 register tile
 //                    of (output channel, tap) sums reduced across lanes once per block of positions.
 //
-// Weights are never copied: tiles broadcast them from the OIHW array, whose rows are read as
-// sequential streams. Blocking, as in the GEMM (sgemm.cpp): a k block of cb input channels keeps
+// The forward never copies the weights: tiles broadcast them from the OIHW array, whose rows are
+// read as sequential streams (backward data reads a transposed copy, for the same reason). Blocking, as in the GEMM (sgemm.cpp): a k block of cb input channels keeps
 // the staged strip (V vectors plus the taps' halo, per channel) in L1 next to the M x cb x taps
 // weight panel; a position block keeps cb channels of staged input for SB strips in L2 while every
 // output-channel panel passes over it. Threads take (image, group, position block, panel range)
@@ -153,6 +153,25 @@ void forward(const Conv2dArgs &a) {
     if (s.act == DK_ACTIVATION_GELU) apply_gelu(s, a.out);
 }
 
+// Backward data reads the weights transposed, wT[g][c][o][tap] = w[g ocg + o][c][tap], so that a
+// tile's rows (input channels) stream through consecutive memory along k (o, tap) as in the
+// forward; read in place, every k step would jump a whole [c][taps] block (a page) per row.
+Workspace transposed_weights(const Shape &s, const float *w) {
+    const int64_t cg = s.cg(), ocg = s.ocg(), taps = s.taps();
+    Workspace wt(s.oc * cg * taps * 4 + 64);
+    float *out = wt.floats();
+#pragma omp parallel for schedule(static) if (s.oc * cg * taps >= (1 << 15))
+    for (int64_t gc = 0; gc < s.c; ++gc) {
+        const int64_t g = gc / cg, c = gc % cg;
+        for (int64_t o = 0; o < ocg; ++o) {
+            float *dst = out + ((g * cg + c) * ocg + o) * taps;
+            const float *src = w + ((g * ocg + o) * cg + c) * taps;
+            for (int64_t t = 0; t < taps; ++t) dst[t] = src[t]; // a few floats: no memcpy call
+        }
+    }
+    return wt;
+}
+
 // Strided backward data, phase by phase: the padded dx row Y = i sh + ry receives dy[oh] w[ky] from
 // exactly the taps with ky dh = ry (mod sh), from oh = i - q, q = (ky dh - ry) / sh. So each phase
 // (ry, rx) of dx is a stride-1 correlation of dy, padded by Q = (k - 1) d / s before, with the
@@ -164,6 +183,7 @@ void backward_data_strided(const Conv2dArgs &a) {
     const int64_t hi_max = ceil_div(hp, s.sh), wi_max = ceil_div(wp, s.sw);
     const Staging st = make_staging(1, 1, qy, qx, hi_max + qy, wi_max + qx, 1, 1, 1, 1);
     Workspace ys(s.n * s.oc * st.chs() * 4 + 64), ph(s.n * s.c * hi_max * wi_max * 4 + 64);
+    const Workspace wt = transposed_weights(s, a.in2);
     stage_all(st, a.in, s.n * s.oc, s.oh, s.ow, ys.floats());
     const int64_t planes = s.n * s.c;
     for (int64_t ry = 0; ry < s.sh; ++ry)
@@ -186,7 +206,7 @@ void backward_data_strided(const Conv2dArgs &a) {
             } else {
                 ImplicitGemm G{};
                 G.images = s.n, G.groups = s.groups, G.rows = s.cg(), G.kch = s.ocg();
-                G.a = a.in2, G.a_group = s.ocg() * s.cg() * s.taps(), G.rs = s.taps(), G.cs = s.cg() * s.taps();
+                G.a = wt.floats(), G.a_group = s.ocg() * s.cg() * s.taps(), G.rs = s.ocg() * s.taps(), G.cs = s.taps();
                 G.x = ys.floats(), G.st = &st, G.taps = &taps;
                 G.out = out, G.ldc = hi * wi, G.out_h = hi, G.out_w = wi;
                 G.bias = nullptr, G.relu = false;
@@ -221,7 +241,8 @@ void backward_data(const Conv2dArgs &a) {
     stage_all(st, a.in, s.n * s.oc, s.oh, s.ow, ys.floats());
     ImplicitGemm G{};
     G.images = s.n, G.groups = s.groups, G.rows = s.cg(), G.kch = s.ocg();
-    G.a = a.in2, G.a_group = s.ocg() * s.cg() * s.taps(), G.rs = s.taps(), G.cs = s.cg() * s.taps();
+    const Workspace wt = transposed_weights(s, a.in2);
+    G.a = wt.floats(), G.a_group = s.ocg() * s.cg() * s.taps(), G.rs = s.ocg() * s.taps(), G.cs = s.taps();
     G.x = ys.floats(), G.st = &st, G.taps = &taps;
     G.out = a.out, G.ldc = s.h * s.w, G.out_h = s.h, G.out_w = s.w;
     G.bias = nullptr, G.relu = false;

@@ -64,12 +64,14 @@ void stage_channel(const Staging &s, const float *src, int64_t h, int64_t w, flo
                 float *row = plane + i * s.wq;
                 const int64_t y = i * s.sy + ry - s.top;
                 if (y < 0 || y >= h || j1 <= j0) {
-                    std::memset(row, 0, sizeof(float) * s.wq);
+                    for (int64_t j = 0; j < s.wq; ++j) row[j] = 0.0f;
                     continue;
                 }
                 const float *in = src + y * w + (j0 * s.sx + rx - s.left);
                 for (int64_t j = 0; j < j0; ++j) row[j] = 0.0f;
-                if (s.sx == 1) std::memcpy(row + j0, in, sizeof(float) * (j1 - j0));
+                if (s.sx == 1 && j1 - j0 >= 64) std::memcpy(row + j0, in, sizeof(float) * (j1 - j0));
+                else if (s.sx == 1)
+                    for (int64_t j = j0; j < j1; ++j) row[j] = in[j - j0]; // short rows: no memcpy call
                 else
                     for (int64_t j = j0; j < j1; ++j) row[j] = in[(j - j0) * s.sx];
                 for (int64_t j = j1; j < s.wq; ++j) row[j] = 0.0f;
