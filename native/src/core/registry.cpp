@@ -176,10 +176,20 @@ DK_ONEDNN_FIRST_LIST(pool2d_backward_impls, Pool2dImpl, pool2d_backward_onednn_i
 #undef DK_ONEDNN_FIRST_LIST
 #undef DK_REF_ONLY_LIST_
 
+// conv2d: native kernels (issue 4, native/src/cpu/conv/) before im2col before ref; on onednn,
+// oneDNN's convolution primitive first.
+#ifdef DK_HAVE_ONEDNN
+extern const Conv2dImpl conv2d_onednn_impl;
+#endif
 const std::vector<const Conv2dImpl *> &conv2d_impls(dk_backend backend) {
     static const std::vector<const Conv2dImpl *> cpu = {&conv2d_im2col_impl, &conv2d_ref_impl};
+#ifdef DK_HAVE_ONEDNN
+    static const std::vector<const Conv2dImpl *> onednn = {&conv2d_onednn_impl, &conv2d_im2col_impl, &conv2d_ref_impl};
+#else
+    static const std::vector<const Conv2dImpl *> &onednn = cpu;
+#endif
     static const std::vector<const Conv2dImpl *> ref = {&conv2d_ref_impl};
-    return cpu_list(backend, "conv2d", cpu, ref);
+    return cpu_list(backend, "conv2d", backend == DK_BACKEND_ONEDNN ? onednn : cpu, ref);
 }
 
 } // namespace dk
