@@ -106,7 +106,8 @@ extern const XentImpl xent_forward_ref_impl, xent_backward_ref_impl;
 extern const BatchnormImpl batchnorm_forward_ref_impl, batchnorm_backward_ref_impl;
 extern const LayernormImpl layernorm_forward_ref_impl, layernorm_backward_ref_impl;
 extern const Pool2dImpl pool2d_forward_ref_impl, pool2d_backward_ref_impl;
-extern const Conv2dImpl conv2d_ref_impl, conv2d_im2col_impl;
+extern const Conv2dImpl conv2d_ref_impl, conv2d_im2col_impl, conv2d_direct_impl,
+    conv2d_1x1_impl, conv2d_depthwise_impl;
 extern const EmbeddingImpl embedding_forward_ref_impl, embedding_backward_ref_impl;
 extern const OptimImpl optimizer_ref_impl;
 
@@ -212,6 +213,9 @@ const std::vector<const Pool2dImpl *> &max_pool2d_indices_backward_impls(dk_back
 extern const Conv2dImpl conv2d_onednn_impl;
 #endif
 const std::vector<const Conv2dImpl *> &conv2d_impls(dk_backend backend) {
+    // native: the hand-written kernels (each declines the shapes it does not handle), then im2col
+    static const std::vector<const Conv2dImpl *> native = {&conv2d_depthwise_impl, &conv2d_1x1_impl, &conv2d_direct_impl,
+                                                              &conv2d_im2col_impl, &conv2d_ref_impl};
     static const std::vector<const Conv2dImpl *> cpu = {&conv2d_im2col_impl, &conv2d_ref_impl};
 #ifdef DK_HAVE_ONEDNN
     static const std::vector<const Conv2dImpl *> onednn = {&conv2d_onednn_impl, &conv2d_im2col_impl, &conv2d_ref_impl};
@@ -219,6 +223,7 @@ const std::vector<const Conv2dImpl *> &conv2d_impls(dk_backend backend) {
     static const std::vector<const Conv2dImpl *> &onednn = cpu;
 #endif
     static const std::vector<const Conv2dImpl *> ref = {&conv2d_ref_impl};
+    if (backend == DK_BACKEND_NATIVE) return native;
     return cpu_list(backend, "conv2d", backend == DK_BACKEND_ONEDNN ? onednn : cpu, ref);
 }
 
