@@ -393,22 +393,43 @@ DK_API dk_status dk_layernorm_backward(dk_backend backend, const dk_layernorm_de
 
 typedef enum dk_pool_alg { DK_POOL_MAX = 0, DK_POOL_AVG = 1 } dk_pool_alg;
 
-/* 2-D pooling of x [n, c, h, w] into y [n, c, oh, ow], oh = (h + 2 pad_h - kernel_h) / stride_h
- * + 1 (likewise ow). Padding never wins a max; an average divides by the window's elements
- * inside the input (padding excluded). */
+/* 2-D pooling of x [n, c, h, w] into y [n, c, oh, ow] with
+ *   oh = (h + pad_h + pad_h_end - kernel_h) / stride_h + 1   (ow likewise)
+ * pad_h / pad_w pad the top / left, pad_h_end / pad_w_end the bottom / right; each is in
+ * [0, kernel) so that every window sees the input. Window (oy, ox) covers input rows
+ * [oy stride_h - pad_h, + kernel_h) and columns likewise. Padding never wins a max. An average
+ * divides by the number of window elements inside the input, or, with count_include_pad = 1, by
+ * kernel_h * kernel_w (PyTorch's count_include_pad, oneDNN's avg_include_padding). Global average
+ * pooling is kernel = (h, w), stride 1, no padding (oh = ow = 1). Set every field. */
 typedef struct dk_pool2d_desc {
     int32_t alg; /* dk_pool_alg */
     int64_t n, c, h, w;
     int64_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w;
+    int64_t pad_h_end, pad_w_end; /* bottom, right padding (>= 0, < kernel) */
+    int32_t count_include_pad;    /* DK_POOL_AVG: 0 (divide by the elements inside) or 1 (by kernel_h * kernel_w) */
 } dk_pool2d_desc;
 
 DK_API dk_status dk_pool2d_forward(dk_backend backend, const dk_pool2d_desc *desc,
                                    float *y, int64_t y_len, const float *x, int64_t x_len);
 /* dx (overwritten) from dy and the forward input x (max: the gradient goes to the first maximum
- * of each window). */
+ * of each window, in row-major window order). */
 DK_API dk_status dk_pool2d_backward(dk_backend backend, const dk_pool2d_desc *desc,
                                     float *dx, int64_t dx_len, const float *dy, int64_t dy_len,
                                     const float *x, int64_t x_len);
+
+/* Max pooling that keeps the argmax for the backward (desc->alg must be DK_POOL_MAX): writes y
+ * [n, c, oh, ow] and indices [n, c, oh, ow] (int32), the position iy * w + ix of each output's
+ * maximum within its input plane (the first maximum in row-major window order, as
+ * dk_pool2d_backward picks it; h * w must be < 2^31). Overwrites both. */
+DK_API dk_status dk_max_pool2d_forward_indices(dk_backend backend, const dk_pool2d_desc *desc,
+                                               float *y, int64_t y_len, int32_t *indices, int64_t indices_len,
+                                               const float *x, int64_t x_len);
+/* dx (overwritten, [n, c, h, w]): each dy element added at the position its index names in its
+ * plane. Every index must be in [0, h * w) (checked first; the call fails naming the first bad
+ * one). The result equals dk_pool2d_backward's for indices from dk_max_pool2d_forward_indices. */
+DK_API dk_status dk_max_pool2d_backward_indices(dk_backend backend, const dk_pool2d_desc *desc,
+                                                float *dx, int64_t dx_len, const float *dy, int64_t dy_len,
+                                                const int32_t *indices, int64_t indices_len);
 
 /* 2-D convolution (cross-correlation) with stride, asymmetric zero padding, dilation and groups:
  *   x [n, c, h, w], w [oc, c / groups, kernel_h, kernel_w] (OIHW), bias [oc] (optional: null with

@@ -68,7 +68,7 @@ TEST(train_pool_softmax_norm_against_formulas) {
     // 2x2 max and average pooling, stride 2, of a 4x4 plane holding 0..15.
     std::vector<float> x(16);
     for (int i = 0; i < 16; ++i) x[i] = static_cast<float>(i);
-    dk_pool2d_desc p{DK_POOL_MAX, 1, 1, 4, 4, 2, 2, 2, 2, 0, 0};
+    dk_pool2d_desc p{DK_POOL_MAX, 1, 1, 4, 4, 2, 2, 2, 2, 0, 0, 0, 0, 0};
     std::vector<float> y(4), dx(16);
     CHECK(dk_pool2d_forward(DK_BACKEND_NATIVE, &p, y.data(), 4, x.data(), 16) == DK_OK);
     CHECK(y == (std::vector<float>{5, 7, 13, 15}));
@@ -229,7 +229,7 @@ TEST(train_onednn_pool_matches_ref) {
     struct S { int64_t n, c, h, w, k, s, p; };
     for (const S &sh : {S{2, 3, 8, 8, 2, 2, 0}, S{1, 2, 7, 5, 3, 2, 1}, S{2, 1, 6, 6, 3, 1, 1}})
         for (int alg = DK_POOL_MAX; alg <= DK_POOL_AVG; ++alg) {
-            dk_pool2d_desc d{alg, sh.n, sh.c, sh.h, sh.w, sh.k, sh.k, sh.s, sh.s, sh.p, sh.p};
+            dk_pool2d_desc d{alg, sh.n, sh.c, sh.h, sh.w, sh.k, sh.k, sh.s, sh.s, sh.p, sh.p, sh.p, sh.p, 0};
             const int64_t oh = (sh.h + 2 * sh.p - sh.k) / sh.s + 1, ow = (sh.w + 2 * sh.p - sh.k) / sh.s + 1;
             const int64_t xn = sh.n * sh.c * sh.h * sh.w, yn = sh.n * sh.c * oh * ow;
             std::vector<float> x(xn);

@@ -228,11 +228,9 @@ extern "C" dk_status dk_pool2d_forward(dk_backend backend, const dk_pool2d_desc 
     return guarded([&] {
         check_pool2d(desc, false, y, y_len, x, x_len, nullptr, 0);
         const Pool2dImpl &impl = pick(pool2d_forward_impls(backend), *desc, "pool2d_forward");
-        const int64_t oh = pool_out_size("pool2d", "h", desc->h, desc->kernel_h, desc->stride_h, desc->pad_h);
-        const int64_t ow = pool_out_size("pool2d", "w", desc->w, desc->kernel_w, desc->stride_w, desc->pad_w);
         if (desc->n * desc->c * desc->h * desc->w == 0) return;
         ThreadLease lease;
-        impl.run({*desc, oh, ow, y, x, nullptr});
+        impl.run({*desc, pool_out_h(*desc), pool_out_w(*desc), y, x, nullptr});
     });
 }
 
@@ -241,11 +239,37 @@ extern "C" dk_status dk_pool2d_backward(dk_backend backend, const dk_pool2d_desc
     return guarded([&] {
         check_pool2d(desc, true, dx, dx_len, dy, dy_len, x, x_len);
         const Pool2dImpl &impl = pick(pool2d_backward_impls(backend), *desc, "pool2d_backward");
-        const int64_t oh = pool_out_size("pool2d", "h", desc->h, desc->kernel_h, desc->stride_h, desc->pad_h);
-        const int64_t ow = pool_out_size("pool2d", "w", desc->w, desc->kernel_w, desc->stride_w, desc->pad_w);
         if (desc->n * desc->c * desc->h * desc->w == 0) return;
         ThreadLease lease;
-        impl.run({*desc, oh, ow, dx, dy, x});
+        impl.run({*desc, pool_out_h(*desc), pool_out_w(*desc), dx, dy, x});
+    });
+}
+
+extern "C" dk_status dk_max_pool2d_forward_indices(dk_backend backend, const dk_pool2d_desc *desc, float *y,
+                                                   int64_t y_len, int32_t *indices, int64_t indices_len,
+                                                   const float *x, int64_t x_len) {
+    return guarded([&] {
+        check_max_pool2d_indices(desc, false, y, y_len, x, x_len, indices, indices_len);
+        const Pool2dImpl &impl = pick(max_pool2d_indices_forward_impls(backend), *desc, "max_pool2d_forward_indices");
+        if (desc->n * desc->c * desc->h * desc->w == 0) return;
+        ThreadLease lease;
+        Pool2dArgs args{*desc, pool_out_h(*desc), pool_out_w(*desc), y, x, nullptr};
+        args.indices_out = indices;
+        impl.run(args);
+    });
+}
+
+extern "C" dk_status dk_max_pool2d_backward_indices(dk_backend backend, const dk_pool2d_desc *desc, float *dx,
+                                                    int64_t dx_len, const float *dy, int64_t dy_len,
+                                                    const int32_t *indices, int64_t indices_len) {
+    return guarded([&] {
+        check_max_pool2d_indices(desc, true, dx, dx_len, dy, dy_len, indices, indices_len);
+        const Pool2dImpl &impl = pick(max_pool2d_indices_backward_impls(backend), *desc, "max_pool2d_backward_indices");
+        if (desc->n * desc->c * desc->h * desc->w == 0) return;
+        ThreadLease lease;
+        Pool2dArgs args{*desc, pool_out_h(*desc), pool_out_w(*desc), dx, dy, nullptr};
+        args.indices_in = indices;
+        impl.run(args);
     });
 }
 

@@ -172,19 +172,59 @@ DK_ONEDNN_FIRST_LIST(softmax_forward_impls, SoftmaxImpl, softmax_forward_onednn_
 DK_ONEDNN_FIRST_LIST(softmax_backward_impls, SoftmaxImpl, softmax_backward_onednn_impl, softmax_backward_ref_impl)
 DK_ONEDNN_FIRST_LIST(batchnorm_forward_impls, BatchnormImpl, batchnorm_forward_onednn_impl, batchnorm_forward_ref_impl)
 DK_ONEDNN_FIRST_LIST(batchnorm_backward_impls, BatchnormImpl, batchnorm_backward_onednn_impl, batchnorm_backward_ref_impl)
-DK_ONEDNN_FIRST_LIST(pool2d_forward_impls, Pool2dImpl, pool2d_forward_onednn_impl, pool2d_forward_ref_impl)
-DK_ONEDNN_FIRST_LIST(pool2d_backward_impls, Pool2dImpl, pool2d_backward_onednn_impl, pool2d_backward_ref_impl)
 #undef DK_ONEDNN_FIRST_LIST
 #undef DK_REF_ONLY_LIST_
 
+// pooling: native = the CPU kernels (cpu/pool), onednn = oneDNN's primitives; the argmax variants
+// run the CPU kernels on both (oneDNN's max-pooling workspace has its own private format).
+extern const Pool2dImpl pool2d_forward_cpu_impl, pool2d_backward_cpu_impl;
+#ifdef DK_HAVE_ONEDNN
+#define DK_POOL_ONEDNN(impl) &impl,
+#else
+#define DK_POOL_ONEDNN(impl)
+#endif
+const std::vector<const Pool2dImpl *> &pool2d_forward_impls(dk_backend backend) {
+    static const std::vector<const Pool2dImpl *> cpu = {&pool2d_forward_cpu_impl, &pool2d_forward_ref_impl};
+    static const std::vector<const Pool2dImpl *> onednn = {DK_POOL_ONEDNN(pool2d_forward_onednn_impl) & pool2d_forward_ref_impl};
+    static const std::vector<const Pool2dImpl *> ref = {&pool2d_forward_ref_impl};
+    return cpu_list(backend, "pool2d_forward", backend == DK_BACKEND_ONEDNN ? onednn : cpu, ref);
+}
+const std::vector<const Pool2dImpl *> &pool2d_backward_impls(dk_backend backend) {
+    static const std::vector<const Pool2dImpl *> cpu = {&pool2d_backward_cpu_impl, &pool2d_backward_ref_impl};
+    static const std::vector<const Pool2dImpl *> onednn = {DK_POOL_ONEDNN(pool2d_backward_onednn_impl) & pool2d_backward_ref_impl};
+    static const std::vector<const Pool2dImpl *> ref = {&pool2d_backward_ref_impl};
+    return cpu_list(backend, "pool2d_backward", backend == DK_BACKEND_ONEDNN ? onednn : cpu, ref);
+}
+#undef DK_POOL_ONEDNN
+const std::vector<const Pool2dImpl *> &max_pool2d_indices_forward_impls(dk_backend backend) {
+    static const std::vector<const Pool2dImpl *> cpu = {&pool2d_forward_cpu_impl, &pool2d_forward_ref_impl};
+    static const std::vector<const Pool2dImpl *> ref = {&pool2d_forward_ref_impl};
+    return cpu_list(backend, "max_pool2d_forward_indices", cpu, ref);
+}
+const std::vector<const Pool2dImpl *> &max_pool2d_indices_backward_impls(dk_backend backend) {
+    static const std::vector<const Pool2dImpl *> cpu = {&pool2d_backward_cpu_impl, &pool2d_backward_ref_impl};
+    static const std::vector<const Pool2dImpl *> ref = {&pool2d_backward_ref_impl};
+    return cpu_list(backend, "max_pool2d_backward_indices", cpu, ref);
+}
+
+// conv2d: native kernels (issue 4, native/src/cpu/conv/) before im2col before ref; on onednn,
+// oneDNN's convolution primitive first.
+#ifdef DK_HAVE_ONEDNN
+extern const Conv2dImpl conv2d_onednn_impl;
+#endif
 const std::vector<const Conv2dImpl *> &conv2d_impls(dk_backend backend) {
     // native: the hand-written kernels (each declines the shapes it does not handle), then im2col
     static const std::vector<const Conv2dImpl *> native = {&conv2d_depthwise_impl, &conv2d_1x1_impl, &conv2d_direct_impl,
                                                               &conv2d_im2col_impl, &conv2d_ref_impl};
     static const std::vector<const Conv2dImpl *> cpu = {&conv2d_im2col_impl, &conv2d_ref_impl};
+#ifdef DK_HAVE_ONEDNN
+    static const std::vector<const Conv2dImpl *> onednn = {&conv2d_onednn_impl, &conv2d_im2col_impl, &conv2d_ref_impl};
+#else
+    static const std::vector<const Conv2dImpl *> &onednn = cpu;
+#endif
     static const std::vector<const Conv2dImpl *> ref = {&conv2d_ref_impl};
     if (backend == DK_BACKEND_NATIVE) return native;
-    return cpu_list(backend, "conv2d", cpu, ref);
+    return cpu_list(backend, "conv2d", backend == DK_BACKEND_ONEDNN ? onednn : cpu, ref);
 }
 
 } // namespace dk

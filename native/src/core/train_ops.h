@@ -126,7 +126,9 @@ struct Pool2dArgs {
     int64_t oh, ow;
     float *y;       // forward: y; backward: dx
     const float *x; // forward: x; backward: dy
-    const float *x2; // backward: the forward input x
+    const float *x2; // backward: the forward input x (null when indices_in is given)
+    int32_t *indices_out = nullptr;       // max forward: also write the argmax (iy * w + ix) of each output
+    const int32_t *indices_in = nullptr;  // max backward: scatter dy to these (validated in [0, h * w))
 };
 // conv2d: the descriptor is validated by check_conv2d (groups divide c and oc, dilation >= 1,
 // activation NONE for the backward passes, oh and ow >= 1); the entry point returns before an
@@ -150,9 +152,21 @@ struct Conv2dImpl {
     void (*backward_weights)(const Conv2dArgs &args);
 };
 // Throws unless the output size is >= 1; returns it. `what` names the op in messages.
-int64_t pool_out_size(const char *what, const char *dim, int64_t in, int64_t kernel, int64_t stride, int64_t pad);
+// The pooled size along one dimension (deepkern.h's formula); throws naming the field.
+int64_t pool_out_size(const char *dim, int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t pad_end);
+inline int64_t pool_out_h(const dk_pool2d_desc &d) {
+    return pool_out_size("h", d.h, d.kernel_h, d.stride_h, d.pad_h, d.pad_h_end);
+}
+inline int64_t pool_out_w(const dk_pool2d_desc &d) {
+    return pool_out_size("w", d.w, d.kernel_w, d.stride_w, d.pad_w, d.pad_w_end);
+}
+void check_pool2d_desc(const dk_pool2d_desc *d);
 void check_pool2d(const dk_pool2d_desc *d, bool backward, const float *y, int64_t y_len, const float *x,
                   int64_t x_len, const float *x2, int64_t x2_len);
+// The argmax variants: forward writes y and indices from x; backward writes dx from dy and indices
+// (each checked to be in [0, h * w)).
+void check_max_pool2d_indices(const dk_pool2d_desc *d, bool backward, const float *out, int64_t out_len,
+                              const float *in, int64_t in_len, const int32_t *indices, int64_t indices_len);
 // The conv2d output size along one dimension (deepkern.h's formula); throws naming the field
 // (kernel_h, stride_h, dilation_h, pad_h, pad_h_end) unless it is >= 1. dim is "h" or "w".
 int64_t conv_out_size(const char *dim, int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t pad_end,
@@ -214,6 +228,9 @@ const std::vector<const LayernormImpl *> &layernorm_forward_impls(dk_backend bac
 const std::vector<const LayernormImpl *> &layernorm_backward_impls(dk_backend backend);
 const std::vector<const Pool2dImpl *> &pool2d_forward_impls(dk_backend backend);
 const std::vector<const Pool2dImpl *> &pool2d_backward_impls(dk_backend backend);
+// The argmax variants (oneDNN's workspace is private to it, so onednn uses the CPU kernel here).
+const std::vector<const Pool2dImpl *> &max_pool2d_indices_forward_impls(dk_backend backend);
+const std::vector<const Pool2dImpl *> &max_pool2d_indices_backward_impls(dk_backend backend);
 const std::vector<const Conv2dImpl *> &conv2d_impls(dk_backend backend);
 const std::vector<const EmbeddingImpl *> &embedding_forward_impls(dk_backend backend);
 const std::vector<const EmbeddingImpl *> &embedding_backward_impls(dk_backend backend);

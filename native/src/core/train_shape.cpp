@@ -3,6 +3,7 @@
 #include "train_ops.h"
 
 #include <cmath>
+#include <cstdint>
 
 namespace dk {
 
@@ -296,34 +297,45 @@ void check_layernorm_backward(const dk_layernorm_desc *d, const float *dx, int64
     no_overlap("dx", dx, n, "x", x, n);
 }
 
-int64_t pool_out_size(const char *what, const char *dim, int64_t in, int64_t kernel, int64_t stride, int64_t pad) {
+int64_t pool_out_size(const char *dim, int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t pad_end) {
+    const int64_t limit = int64_t(1) << 40;
     if (kernel < 1) fail(DK_INVALID_ARGUMENT, format("kernel_%s must be >= 1, got %lld", dim, (long long)kernel));
     if (stride < 1) fail(DK_INVALID_ARGUMENT, format("stride_%s must be >= 1, got %lld", dim, (long long)stride));
-    if (pad < 0) fail(DK_INVALID_ARGUMENT, format("pad_%s must be >= 0, got %lld", dim, (long long)pad));
-    if (in > (int64_t(1) << 40) || pad > (int64_t(1) << 40) || kernel > (int64_t(1) << 40))
-        fail(DK_INVALID_ARGUMENT, format("%s: %s sizes beyond 2^40 are not supported", what, dim));
-    const int64_t span = in + 2 * pad - kernel;
+    if (pad < 0 || pad >= kernel)
+        fail(DK_INVALID_ARGUMENT, format("pad_%s must be in [0, kernel_%s = %lld) so that every window sees the input, got %lld",
+                                         dim, dim, (long long)kernel, (long long)pad));
+    if (pad_end < 0 || pad_end >= kernel)
+        fail(DK_INVALID_ARGUMENT, format("pad_%s_end must be in [0, kernel_%s = %lld) so that every window sees the input, "
+                                         "got %lld", dim, dim, (long long)kernel, (long long)pad_end));
+    if (in > limit || kernel > limit || stride > limit)
+        fail(DK_INVALID_ARGUMENT, format("pool2d: %s, kernel_%s and stride_%s must be <= 2^40", dim, dim, dim));
+    const int64_t span = in + pad + pad_end - kernel;
     if (span < 0)
-        fail(DK_INVALID_ARGUMENT, format("%s: kernel_%s (%lld) is larger than the padded input (%lld + 2 * %lld)", what,
-                                         dim, (long long)kernel, (long long)in, (long long)pad));
+        fail(DK_INVALID_ARGUMENT, format("pool2d: kernel_%s (%lld) is larger than the padded input (%s %lld + pad_%s %lld + "
+                                         "pad_%s_end %lld)", dim, (long long)kernel, dim, (long long)in, dim, (long long)pad,
+                                         dim, (long long)pad_end));
     return span / stride + 1;
 }
 
-void check_pool2d(const dk_pool2d_desc *d, bool backward, const float *y, int64_t y_len, const float *x,
-                  int64_t x_len, const float *x2, int64_t x2_len) {
+void check_pool2d_desc(const dk_pool2d_desc *d) {
     if (!d) fail(DK_NULL_POINTER, "desc must not be null");
     if (d->alg != DK_POOL_MAX && d->alg != DK_POOL_AVG)
         fail(DK_INVALID_ARGUMENT, format("alg must be DK_POOL_MAX or DK_POOL_AVG, got %d", d->alg));
+    if (d->count_include_pad != 0 && d->count_include_pad != 1)
+        fail(DK_INVALID_ARGUMENT, format("count_include_pad must be 0 or 1, got %d", d->count_include_pad));
     nonneg("n", d->n);
     nonneg("c", d->c);
     nonneg("h", d->h);
     nonneg("w", d->w);
-    if (d->pad_h >= d->kernel_h || d->pad_w >= d->kernel_w)
-        fail(DK_INVALID_ARGUMENT, "pad_h and pad_w must be smaller than the kernel (a window must see the input)");
-    const int64_t oh = pool_out_size("pool2d", "h", d->h, d->kernel_h, d->stride_h, d->pad_h);
-    const int64_t ow = pool_out_size("pool2d", "w", d->w, d->kernel_w, d->stride_w, d->pad_w);
-    const int64_t xn = mul({d->n, d->c, d->h, d->w}, "n * c * h * w");
-    const int64_t yn = mul({d->n, d->c, oh, ow}, "n * c * oh * ow");
+    const int64_t oh = pool_out_h(*d), ow = pool_out_w(*d);
+    mul({d->n, d->c, d->h, d->w}, "n * c * h * w");
+    mul({d->n, d->c, oh, ow}, "n * c * oh * ow");
+}
+
+void check_pool2d(const dk_pool2d_desc *d, bool backward, const float *y, int64_t y_len, const float *x,
+                  int64_t x_len, const float *x2, int64_t x2_len) {
+    check_pool2d_desc(d);
+    const int64_t xn = d->n * d->c * d->h * d->w, yn = d->n * d->c * pool_out_h(*d) * pool_out_w(*d);
     buffer(backward ? "dx" : "y", y, y_len, backward ? xn : yn);
     buffer(backward ? "dy" : "x", x, x_len, backward ? yn : xn);
     no_overlap(backward ? "dx" : "y", y, backward ? xn : yn, backward ? "dy" : "x", x, backward ? yn : xn);
@@ -331,6 +343,32 @@ void check_pool2d(const dk_pool2d_desc *d, bool backward, const float *y, int64_
         buffer("x", x2, x2_len, xn);
         no_overlap("dx", y, xn, "x", x2, xn);
     }
+}
+
+void check_max_pool2d_indices(const dk_pool2d_desc *d, bool backward, const float *out, int64_t out_len,
+                              const float *in, int64_t in_len, const int32_t *indices, int64_t indices_len) {
+    check_pool2d_desc(d);
+    if (d->alg != DK_POOL_MAX)
+        fail(DK_INVALID_ARGUMENT, format("alg must be DK_POOL_MAX for the argmax variants, got %d", d->alg));
+    const int64_t plane = d->h * d->w;
+    if (plane > INT32_MAX)
+        fail(DK_INVALID_ARGUMENT, format("h * w (%lld) must be < 2^31 for int32 indices", (long long)plane));
+    const int64_t xn = d->n * d->c * plane, yn = d->n * d->c * pool_out_h(*d) * pool_out_w(*d);
+    buffer(backward ? "dx" : "y", out, out_len, backward ? xn : yn);
+    buffer(backward ? "dy" : "x", in, in_len, backward ? yn : xn);
+    buffer("indices", indices, indices_len, yn);
+    const float *idx = reinterpret_cast<const float *>(indices);
+    no_overlap(backward ? "dx" : "y", out, backward ? xn : yn, backward ? "dy" : "x", in, backward ? yn : xn);
+    no_overlap(backward ? "dx" : "y", out, backward ? xn : yn, "indices", idx, yn);
+    if (!backward) {
+        no_overlap("indices", idx, yn, "x", in, xn);
+        return;
+    }
+    no_overlap("indices", idx, yn, "dy", in, yn);
+    for (int64_t i = 0; i < yn; ++i)
+        if (indices[i] < 0 || indices[i] >= plane)
+            fail(DK_INVALID_ARGUMENT, format("indices[%lld] = %d is not a position in an h * w = %lld plane", (long long)i,
+                                             indices[i], (long long)plane));
 }
 
 int64_t conv_out_size(const char *dim, int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t pad_end,

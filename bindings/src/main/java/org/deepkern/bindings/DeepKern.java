@@ -311,6 +311,9 @@ public final class DeepKern {
         @Name("stride_w") public native long strideW(); public native @Name("stride_w") Pool2dDesc strideW(long v);
         @Name("pad_h") public native long padH(); public native @Name("pad_h") Pool2dDesc padH(long v);
         @Name("pad_w") public native long padW(); public native @Name("pad_w") Pool2dDesc padW(long v);
+        @Name("pad_h_end") public native long padHEnd(); public native @Name("pad_h_end") Pool2dDesc padHEnd(long v);
+        @Name("pad_w_end") public native long padWEnd(); public native @Name("pad_w_end") Pool2dDesc padWEnd(long v);
+        @Name("count_include_pad") public native int countIncludePad(); public native @Name("count_include_pad") Pool2dDesc countIncludePad(int v);
     }
 
     @Name("dk_conv2d_desc")
@@ -433,6 +436,12 @@ public final class DeepKern {
 
     public static native @Cast("int") int dk_pool2d_backward(@Cast("dk_backend") int backend, @Const Pool2dDesc desc,
             FloatPointer dx, long dx_len, @Const FloatPointer dy, long dy_len, @Const FloatPointer x, long x_len);
+
+    public static native @Cast("int") int dk_max_pool2d_forward_indices(@Cast("dk_backend") int backend, @Const Pool2dDesc desc,
+            FloatPointer y, long y_len, IntPointer indices, long indices_len, @Const FloatPointer x, long x_len);
+
+    public static native @Cast("int") int dk_max_pool2d_backward_indices(@Cast("dk_backend") int backend, @Const Pool2dDesc desc,
+            FloatPointer dx, long dx_len, @Const FloatPointer dy, long dy_len, @Const IntPointer indices, long indices_len);
 
     public static native @Cast("int") int dk_conv2d_forward(@Cast("dk_backend") int backend, @Const Conv2dDesc desc,
             FloatPointer y, long y_len, @Const FloatPointer x, long x_len, @Const FloatPointer w, long w_len,

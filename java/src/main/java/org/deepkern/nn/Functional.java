@@ -542,17 +542,59 @@ public final class Functional {
 
     /** Max pooling of x [N, C, H, W] with a square window: [N, C, outH, outW]. */
     public static Tensor maxPool2d(Tensor x, int kernel, int stride, int pad) {
-        return pool(x, true, kernel, stride, pad);
+        return maxPool2d(x, Pool2dSpec.builder().kernel(kernel).stride(stride).padding(pad));
+    }
+
+    /**
+     * Max pooling of x [N, C, H, W] with the window, stride and (asymmetric) padding of
+     * {@code options}: [N, C, outH, outW]. The forward keeps each output's argmax (int32 indices,
+     * owned by the tape) and the backward scatters the gradient to them, without reading x again.
+     */
+    public static Tensor maxPool2d(Tensor x, Pool2dSpec.Builder options) {
+        Objects.requireNonNull(x, "x").requireOpen("x");
+        Pool2dSpec spec = Objects.requireNonNull(options, "options").build(x, true);
+        if (!Autograd.needsRecording(x)) return pool(x, spec);
+        Tensor xd = contiguous(x);
+        Tensor out, indices;
+        try {
+            indices = Tensor.empty(spec.outShape());
+            try {
+                out = compute(spec.outShape(), y -> be().maxPool2dForwardIndices(spec, y, indices, xd));
+            } catch (RuntimeException | Error e) {
+                indices.close();
+                throw e;
+            }
+        } finally {
+            if (xd != x) xd.close();
+        }
+        GradFn fn = GradFn.of("max_pool2d", (node, g) ->
+                new Tensor[] {compute(x.shape(), dx -> be().maxPool2dBackwardIndices(spec, dx, g, indices))}, x);
+        fn.own(indices);
+        return Autograd.record(out, fn);
     }
 
     /** Average pooling of x [N, C, H, W] (padding excluded from the average): [N, C, outH, outW]. */
     public static Tensor avgPool2d(Tensor x, int kernel, int stride, int pad) {
-        return pool(x, false, kernel, stride, pad);
+        return avgPool2d(x, Pool2dSpec.builder().kernel(kernel).stride(stride).padding(pad));
     }
 
-    private static Tensor pool(Tensor x, boolean max, int kernel, int stride, int pad) {
+    /** Average pooling of x [N, C, H, W] with {@code options} (countIncludePad, asymmetric padding): [N, C, outH, outW]. */
+    public static Tensor avgPool2d(Tensor x, Pool2dSpec.Builder options) {
         Objects.requireNonNull(x, "x").requireOpen("x");
-        Pool2dSpec spec = Pool2dSpec.of(x, max, kernel, stride, pad);
+        return pool(x, Objects.requireNonNull(options, "options").build(x, false));
+    }
+
+    /** Global average pooling: x [N, C, H, W] -> [N, C, 1, 1], the mean of each plane. */
+    public static Tensor globalAvgPool2d(Tensor x) {
+        Objects.requireNonNull(x, "x").requireOpen("x");
+        if (x.rank() != 4)
+            throw new IllegalArgumentException("global average pooling expects [batch, channels, height, width], got " + Arrays.toString(x.shape()));
+        if (x.size(2) < 1 || x.size(3) < 1 || x.size(2) > Integer.MAX_VALUE || x.size(3) > Integer.MAX_VALUE)
+            throw new IllegalArgumentException("global average pooling needs 1 <= height, width < 2^31, got " + Arrays.toString(x.shape()));
+        return avgPool2d(x, Pool2dSpec.builder().kernel((int) x.size(2), (int) x.size(3)).stride(1));
+    }
+
+    private static Tensor pool(Tensor x, Pool2dSpec spec) {
         Tensor xd = contiguous(x);
         Tensor out;
         try {
@@ -561,7 +603,7 @@ public final class Functional {
             if (xd != x) xd.close();
             throw e;
         }
-        GradFn fn = GradFn.of(max ? "max_pool2d" : "avg_pool2d", (node, g) ->
+        GradFn fn = GradFn.of(spec.max() ? "max_pool2d" : "avg_pool2d", (node, g) ->
                 new Tensor[] {compute(x.shape(), dx -> be().pool2dBackward(spec, dx, g, xd))}, x);
         if (xd != x) fn.own(xd);
         return Autograd.record(out, fn);
