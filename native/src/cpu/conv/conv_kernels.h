@@ -76,12 +76,29 @@ struct DwPlane {
 };
 using DwPlaneFn = void (*)(const DwPlane &d);
 
+// Depthwise with multiplier 1 for a block of up to 16 channels at once, vectors across channels:
+// the block's input planes transposed (16 x 16 in registers) into a zero-padded [hp][wp][16]
+// buffer, 16 channels x 8 output pixels per step, each output row transposed back into the 16
+// NCHW planes. For small planes, where per-plane work does not amortize.
+struct DwBlock {
+    const float *x;   // first channel's plane [h][w]; channel i at x + i * h * w
+    int channels;     // 1 .. 16
+    int64_t h, w, pt, pl, sh, sw, dh, dw, kh, kw, oh, ow;
+    const float *wt;  // first channel's kh * kw weights; channel i at wt + i * kh * kw
+    const float *bias; // first channel's bias, or null
+    int relu;
+    float *y;         // first channel's output plane [oh][ow]
+    float *buf;       // scratch: hp * wp * 16 + (ow + 16) * 16 + kh * kw * 16 floats, 64-byte aligned
+};
+using DwBlockFn = void (*)(const DwBlock &d);
+
 struct Kernels {
     const char *name;
     int mr[3], v[3];   // tile configurations: MR rows x 16 V positions
     FwdTileFn fwd[3];
     DotTileFn dot;
     DwPlaneFn dw;
+    DwBlockFn dw16;
 };
 
 extern const Kernels conv_avx512;

@@ -233,6 +233,111 @@ void dw_plane(const DwPlane &d) {
     for (; s < d.count; ++s) dw_block<1>(d, s, bias);
 }
 
+// r[i] (16 rows of 16) -> r[j] lane i = old r[i] lane j
+inline void transpose16(__m512 (&r)[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+    }
+    // now r[4b + k] holds, in each 128-bit block q, rows 4b..4b+3 at column 4q + k
+    for (int i = 0; i < 4; ++i) {
+        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);       // blocks 0,2 of r[i] | 0,2 of r[i+4]
+        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xdd);   // blocks 1,3
+        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
+    }
+    for (int i = 0; i < 4; ++i) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);        // column i
+        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);    // column i + 8
+        r[i + 4] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88); // column i + 4
+        r[i + 12] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xdd); // column i + 12
+    }
+}
+
+// B output pixels (16 channels each) of one row, starting at ox, into yb.
+template <int B>
+inline void dw_pixels(const DwBlock &d, const float *in, int64_t ox, int64_t wp, const __m512 (&w)[9], bool w_in_regs,
+                      const float *wv, __m512 bias, float *yb) {
+    const __m512 zero = _mm512_setzero_ps();
+    __m512 acc[B];
+    for (int b = 0; b < B; ++b) acc[b] = bias;
+    int t = 0;
+    for (int64_t ky = 0; ky < d.kh; ++ky)
+        for (int64_t kx = 0; kx < d.kw; ++kx, ++t) {
+            const __m512 wt = w_in_regs ? w[t] : _mm512_load_ps(wv + t * 16);
+            const float *p = in + (ky * d.dh * wp + ox * d.sw + kx * d.dw) * 16;
+#pragma GCC unroll 8
+            for (int b = 0; b < B; ++b) acc[b] = _mm512_fmadd_ps(wt, _mm512_load_ps(p + b * d.sw * 16), acc[b]);
+        }
+#pragma GCC unroll 8
+    for (int b = 0; b < B; ++b) {
+        if (d.relu) acc[b] = _mm512_max_ps(acc[b], zero);
+        _mm512_store_ps(yb + (ox + b) * 16, acc[b]);
+    }
+}
+
+void dw_block16(const DwBlock &d) {
+    const int64_t hp = (d.oh - 1) * d.sh + (d.kh - 1) * d.dh + 1, wp = (d.ow - 1) * d.sw + (d.kw - 1) * d.dw + 1;
+    const int taps = static_cast<int>(d.kh * d.kw);
+    float *xb = d.buf, *yb = xb + hp * wp * 16, *wv = yb + (d.ow + 16) * 16;
+    const int64_t hw = d.h * d.w, sp = d.oh * d.ow;
+    const __mmask16 cm = first_lanes(d.channels);
+    const __m512 zero = _mm512_setzero_ps();
+    // weights and bias as channel vectors
+    for (int t = 0; t < taps; ++t)
+        for (int c = 0; c < 16; ++c) wv[t * 16 + c] = c < d.channels ? d.wt[c * taps + t] : 0.0f;
+    __m512 bias = zero;
+    if (d.bias) bias = _mm512_maskz_loadu_ps(cm, d.bias);
+    // input: padded [hp][wp][16]
+    for (int64_t yy = 0; yy < hp; ++yy) {
+        float *row = xb + yy * wp * 16;
+        const int64_t y = yy - d.pt;
+        // columns xx with 0 <= xx - pl < w
+        const int64_t x0 = d.pl < wp ? d.pl : wp, x1 = d.pl + d.w < wp ? d.pl + d.w : wp;
+        if (y < 0 || y >= d.h) {
+            for (int64_t xx = 0; xx < wp; ++xx) _mm512_store_ps(row + xx * 16, zero);
+            continue;
+        }
+        for (int64_t xx = 0; xx < x0; ++xx) _mm512_store_ps(row + xx * 16, zero);
+        for (int64_t xx = x1; xx < wp; ++xx) _mm512_store_ps(row + xx * 16, zero);
+        const float *src = d.x + y * d.w;
+        for (int64_t j = 0; j < d.w && d.pl + j < wp; j += 16) {
+            const int n = static_cast<int>(d.w - j < 16 ? d.w - j : 16);
+            const __mmask16 m = first_lanes(n);
+            __m512 r[16];
+            for (int c = 0; c < 16; ++c) r[c] = c < d.channels ? _mm512_maskz_loadu_ps(m, src + c * hw + j) : zero;
+            transpose16(r);
+            for (int k = 0; k < n && d.pl + j + k < wp; ++k) _mm512_store_ps(row + (d.pl + j + k) * 16, r[k]);
+        }
+    }
+    __m512 w[9];
+    const bool w_in_regs = taps <= 9;
+    if (w_in_regs)
+        for (int t = 0; t < taps; ++t) w[t] = _mm512_load_ps(wv + t * 16);
+    for (int64_t oy = 0; oy < d.oh; ++oy) {
+        const float *in = xb + oy * d.sh * wp * 16;
+        int64_t ox = 0;
+        for (; ox + 8 <= d.ow; ox += 8) dw_pixels<8>(d, in, ox, wp, w, w_in_regs, wv, bias, yb);
+        for (; ox < d.ow; ++ox) dw_pixels<1>(d, in, ox, wp, w, w_in_regs, wv, bias, yb);
+        // the row back into the 16 planes
+        for (int64_t j = 0; j < d.ow; j += 16) {
+            const int n = static_cast<int>(d.ow - j < 16 ? d.ow - j : 16);
+            const __mmask16 m = first_lanes(n);
+            __m512 r[16];
+            for (int k = 0; k < 16; ++k) r[k] = k < n ? _mm512_load_ps(yb + (j + k) * 16) : zero;
+            transpose16(r);
+            for (int c = 0; c < d.channels; ++c) _mm512_mask_storeu_ps(d.y + c * sp + oy * d.ow + j, m, r[c]);
+        }
+    }
+}
+
 } // namespace
 
 extern const Kernels conv_avx512 = {"conv_avx512",
@@ -240,6 +345,7 @@ extern const Kernels conv_avx512 = {"conv_avx512",
                                     {2, 3, 4},
                                     {fwd_rows<12, 2>, fwd_rows<8, 3>, fwd_rows<6, 4>},
                                     dot,
-                                    dw_plane};
+                                    dw_plane,
+                                    dw_block16};
 
 } // namespace dk::conv
