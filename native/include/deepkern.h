@@ -411,42 +411,87 @@ DK_API dk_status dk_layernorm_backward(dk_backend backend, const dk_layernorm_de
 
 typedef enum dk_pool_alg { DK_POOL_MAX = 0, DK_POOL_AVG = 1 } dk_pool_alg;
 
-/* 2-D pooling of x [n, c, h, w] into y [n, c, oh, ow], oh = (h + 2 pad_h - kernel_h) / stride_h
- * + 1 (likewise ow). Padding never wins a max; an average divides by the window's elements
- * inside the input (padding excluded). */
+/* 2-D pooling of x [n, c, h, w] into y [n, c, oh, ow] with
+ *   oh = (h + pad_h + pad_h_end - kernel_h) / stride_h + 1   (ow likewise)
+ * pad_h / pad_w pad the top / left, pad_h_end / pad_w_end the bottom / right; each is in
+ * [0, kernel) so that every window sees the input. Window (oy, ox) covers input rows
+ * [oy stride_h - pad_h, + kernel_h) and columns likewise. Padding never wins a max. An average
+ * divides by the number of window elements inside the input, or, with count_include_pad = 1, by
+ * kernel_h * kernel_w (PyTorch's count_include_pad, oneDNN's avg_include_padding). Global average
+ * pooling is kernel = (h, w), stride 1, no padding (oh = ow = 1). Set every field. */
 typedef struct dk_pool2d_desc {
     int32_t alg; /* dk_pool_alg */
     int64_t n, c, h, w;
     int64_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w;
+    int64_t pad_h_end, pad_w_end; /* bottom, right padding (>= 0, < kernel) */
+    int32_t count_include_pad;    /* DK_POOL_AVG: 0 (divide by the elements inside) or 1 (by kernel_h * kernel_w) */
 } dk_pool2d_desc;
 
 DK_API dk_status dk_pool2d_forward(dk_backend backend, const dk_pool2d_desc *desc,
                                    float *y, int64_t y_len, const float *x, int64_t x_len);
 /* dx (overwritten) from dy and the forward input x (max: the gradient goes to the first maximum
- * of each window). */
+ * of each window, in row-major window order). */
 DK_API dk_status dk_pool2d_backward(dk_backend backend, const dk_pool2d_desc *desc,
                                     float *dx, int64_t dx_len, const float *dy, int64_t dy_len,
                                     const float *x, int64_t x_len);
 
-/* 2-D convolution (cross-correlation): x [n, c, h, w], w [oc, c, kernel_h, kernel_w], bias [oc]
- * (optional: null with length 0), y [n, oc, oh, ow], oh = (h + 2 pad_h - kernel_h) / stride_h + 1. */
+/* Max pooling that keeps the argmax for the backward (desc->alg must be DK_POOL_MAX): writes y
+ * [n, c, oh, ow] and indices [n, c, oh, ow] (int32), the position iy * w + ix of each output's
+ * maximum within its input plane (the first maximum in row-major window order, as
+ * dk_pool2d_backward picks it; h * w must be < 2^31). Overwrites both. */
+DK_API dk_status dk_max_pool2d_forward_indices(dk_backend backend, const dk_pool2d_desc *desc,
+                                               float *y, int64_t y_len, int32_t *indices, int64_t indices_len,
+                                               const float *x, int64_t x_len);
+/* dx (overwritten, [n, c, h, w]): each dy element added at the position its index names in its
+ * plane. Every index must be in [0, h * w) (checked first; the call fails naming the first bad
+ * one). The result equals dk_pool2d_backward's for indices from dk_max_pool2d_forward_indices. */
+DK_API dk_status dk_max_pool2d_backward_indices(dk_backend backend, const dk_pool2d_desc *desc,
+                                                float *dx, int64_t dx_len, const float *dy, int64_t dy_len,
+                                                const int32_t *indices, int64_t indices_len);
+
+/* 2-D convolution (cross-correlation) with stride, asymmetric zero padding, dilation and groups:
+ *   x [n, c, h, w], w [oc, c / groups, kernel_h, kernel_w] (OIHW), bias [oc] (optional: null with
+ *   length 0), y [n, oc, oh, ow] with
+ *   oh = (h + pad_h + pad_h_end - dilation_h * (kernel_h - 1) - 1) / stride_h + 1   (>= 1)
+ *   ow = (w + pad_w + pad_w_end - dilation_w * (kernel_w - 1) - 1) / stride_w + 1   (>= 1)
+ *   y[b, o, i, j] = act(bias[o] + sum_{ci < c/groups, ky, kx} w[o, ci, ky, kx]
+ *                   * x[b, g * c/groups + ci, i * stride_h - pad_h + ky * dilation_h,
+ *                                             j * stride_w - pad_w + kx * dilation_w])
+ *   with g = o / (oc / groups) and x zero outside [0, h) x [0, w).
+ * Depthwise is groups == c (each output channel sees one input channel; oc a multiple of c).
+ * 'same' padding for stride 1: pad_h + pad_h_end = dilation_h * (kernel_h - 1), the odd element
+ * at the end (PyTorch's and TensorFlow's convention). Zero-initialize the struct: every field is
+ * checked (desc fields out of range are DK_INVALID_ARGUMENT with the field named). */
 typedef struct dk_conv2d_desc {
     int64_t n, c, h, w, oc;
-    int64_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w;
+    int64_t kernel_h, kernel_w, stride_h, stride_w;
+    int64_t pad_h, pad_w;           /* padding before: top, left (>= 0) */
+    int64_t pad_h_end, pad_w_end;   /* padding after: bottom, right (>= 0); asymmetric 'same' */
+    int64_t dilation_h, dilation_w; /* >= 1 (1 = dense kernel) */
+    int64_t groups;                 /* >= 1, divides c and oc; w is [oc, c / groups, kernel_h, kernel_w];
+                                       depthwise = groups == c (oc a multiple of c) */
+    int32_t activation;             /* dk_activation fused into the forward after the bias:
+                                       DK_ACTIVATION_NONE / RELU / GELU (tanh form), as the GEMM epilogue */
 } dk_conv2d_desc;
 
-/* y = conv(x, w) + bias. Overwrites y. */
+/* y = act(conv(x, w) + bias). Overwrites y. */
 DK_API dk_status dk_conv2d_forward(dk_backend backend, const dk_conv2d_desc *desc,
                                    float *y, int64_t y_len, const float *x, int64_t x_len,
                                    const float *w, int64_t w_len, const float *bias, int64_t bias_len);
-/* dx = the gradient of conv(x, w) with respect to x. Overwrites dx. */
+/* dx = the gradient of conv(x, w) (+ bias) with respect to x. Overwrites dx. The fused activation's
+ * gradient is the caller's (who has y): desc->activation must be DK_ACTIVATION_NONE. */
 DK_API dk_status dk_conv2d_backward_data(dk_backend backend, const dk_conv2d_desc *desc,
                                          float *dx, int64_t dx_len, const float *dy, int64_t dy_len,
                                          const float *w, int64_t w_len);
-/* dw [oc, c, kh, kw] and dbias [oc] (optional: null with length 0). Overwrites both. */
+/* dw [oc, c / groups, kh, kw] and dbias [oc] (optional: null with length 0). Overwrites both.
+ * desc->activation must be DK_ACTIVATION_NONE (as for backward data). */
 DK_API dk_status dk_conv2d_backward_weights(dk_backend backend, const dk_conv2d_desc *desc,
                                             float *dw, int64_t dw_len, float *dbias, int64_t dbias_len,
                                             const float *dy, int64_t dy_len, const float *x, int64_t x_len);
+/* The name of the implementation that would run this descriptor on this backend (for tests and
+ * benchmarks: "ref", "im2col+gemm", "onednn", ...), or NULL if the call would fail (dk_last_error
+ * says why). Does not validate buffers. */
+DK_API const char *dk_conv2d_impl_name(dk_backend backend, const dk_conv2d_desc *desc);
 
 /* Embedding lookup: y [n, dim] = table[indices[i]] with table [vocab, dim], indices [n]. */
 typedef struct dk_embedding_desc {

@@ -36,7 +36,7 @@ TEST(train_conv2d_im2col_matches_ref) {
     const S shapes[] = {{2, 1, 7, 9, 3, 3, 1, 1}, {3, 4, 8, 8, 5, 3, 2, 0}, {1, 3, 5, 6, 2, 2, 1, 1},
                         {2, 2, 4, 4, 3, 1, 1, 0}, {1, 5, 11, 7, 4, 5, 3, 2}};
     for (const S &s : shapes) {
-        dk_conv2d_desc d{s.n, s.c, s.h, s.w, s.oc, s.k, s.k, s.s, s.s, s.p, s.p};
+        dk_conv2d_desc d{s.n, s.c, s.h, s.w, s.oc, s.k, s.k, s.s, s.s, s.p, s.p, s.p, s.p, 1, 1, 1, DK_ACTIVATION_NONE};
         const int64_t oh = (s.h + 2 * s.p - s.k) / s.s + 1, ow = (s.w + 2 * s.p - s.k) / s.s + 1;
         auto x = random_vec(s.n * s.c * s.h * s.w, rng), w = random_vec(s.oc * s.c * s.k * s.k, rng);
         auto bias = random_vec(s.oc, rng), dy = random_vec(s.n * s.oc * oh * ow, rng);
@@ -68,7 +68,7 @@ TEST(train_pool_softmax_norm_against_formulas) {
     // 2x2 max and average pooling, stride 2, of a 4x4 plane holding 0..15.
     std::vector<float> x(16);
     for (int i = 0; i < 16; ++i) x[i] = static_cast<float>(i);
-    dk_pool2d_desc p{DK_POOL_MAX, 1, 1, 4, 4, 2, 2, 2, 2, 0, 0};
+    dk_pool2d_desc p{DK_POOL_MAX, 1, 1, 4, 4, 2, 2, 2, 2, 0, 0, 0, 0, 0};
     std::vector<float> y(4), dx(16);
     CHECK(dk_pool2d_forward(DK_BACKEND_NATIVE, &p, y.data(), 4, x.data(), 16) == DK_OK);
     CHECK(y == (std::vector<float>{5, 7, 13, 15}));
@@ -137,7 +137,7 @@ TEST(train_bad_input_names_the_argument) {
     labels[1] = 1.5f;
     CHECK(dk_softmax_xent_forward(DK_BACKEND_NATIVE, &xd, loss.data(), 1, probs.data(), 6, logits.data(), 6,
                                   labels.data(), 2) == DK_INVALID_ARGUMENT);
-    dk_conv2d_desc cd{1, 2, 5, 5, 3, 3, 3, 1, 1, 0, 0};
+    dk_conv2d_desc cd{1, 2, 5, 5, 3, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, DK_ACTIVATION_NONE};
     std::vector<float> y(27), x(50), w(54);
     CHECK(dk_conv2d_forward(DK_BACKEND_NATIVE, &cd, y.data(), y.size(), x.data(), 49, w.data(), w.size(), nullptr, 0) ==
           DK_INVALID_ARGUMENT);
@@ -229,7 +229,7 @@ TEST(train_onednn_pool_matches_ref) {
     struct S { int64_t n, c, h, w, k, s, p; };
     for (const S &sh : {S{2, 3, 8, 8, 2, 2, 0}, S{1, 2, 7, 5, 3, 2, 1}, S{2, 1, 6, 6, 3, 1, 1}})
         for (int alg = DK_POOL_MAX; alg <= DK_POOL_AVG; ++alg) {
-            dk_pool2d_desc d{alg, sh.n, sh.c, sh.h, sh.w, sh.k, sh.k, sh.s, sh.s, sh.p, sh.p};
+            dk_pool2d_desc d{alg, sh.n, sh.c, sh.h, sh.w, sh.k, sh.k, sh.s, sh.s, sh.p, sh.p, sh.p, sh.p, 0};
             const int64_t oh = (sh.h + 2 * sh.p - sh.k) / sh.s + 1, ow = (sh.w + 2 * sh.p - sh.k) / sh.s + 1;
             const int64_t xn = sh.n * sh.c * sh.h * sh.w, yn = sh.n * sh.c * oh * ow;
             std::vector<float> x(xn);

@@ -57,4 +57,15 @@ void bias_activation(float *c, int64_t ldc, int64_t rows, int64_t cols, const fl
     }
 }
 
+// The same with one bias per row (a convolution's output channels are the rows of its GEMM).
+void bias_rows_activation(float *c, int64_t ldc, int64_t rows, int64_t cols, const float *bias, int32_t activation) {
+    for (int64_t i = 0; i < rows; ++i) {
+        const float b = bias ? bias[i] : 0.0f;
+        float *row = c + i * ldc;
+        if (bias)
+            for (int64_t j = 0; j < cols; ++j) row[j] += b;
+        bias_activation(row, ldc, 1, cols, nullptr, activation);
+    }
+}
+
 } // namespace dk

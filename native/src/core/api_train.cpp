@@ -229,11 +229,9 @@ extern "C" dk_status dk_pool2d_forward(dk_backend backend, const dk_pool2d_desc 
     return guarded([&] {
         check_pool2d(desc, false, y, y_len, x, x_len, nullptr, 0);
         const Pool2dImpl &impl = pick(pool2d_forward_impls(backend), *desc, "pool2d_forward");
-        const int64_t oh = pool_out_size("pool2d", "h", desc->h, desc->kernel_h, desc->stride_h, desc->pad_h);
-        const int64_t ow = pool_out_size("pool2d", "w", desc->w, desc->kernel_w, desc->stride_w, desc->pad_w);
         if (desc->n * desc->c * desc->h * desc->w == 0) return;
         ThreadLease lease;
-        impl.run({*desc, oh, ow, y, x, nullptr});
+        impl.run({*desc, pool_out_h(*desc), pool_out_w(*desc), y, x, nullptr});
     });
 }
 
@@ -242,11 +240,37 @@ extern "C" dk_status dk_pool2d_backward(dk_backend backend, const dk_pool2d_desc
     return guarded([&] {
         check_pool2d(desc, true, dx, dx_len, dy, dy_len, x, x_len);
         const Pool2dImpl &impl = pick(pool2d_backward_impls(backend), *desc, "pool2d_backward");
-        const int64_t oh = pool_out_size("pool2d", "h", desc->h, desc->kernel_h, desc->stride_h, desc->pad_h);
-        const int64_t ow = pool_out_size("pool2d", "w", desc->w, desc->kernel_w, desc->stride_w, desc->pad_w);
         if (desc->n * desc->c * desc->h * desc->w == 0) return;
         ThreadLease lease;
-        impl.run({*desc, oh, ow, dx, dy, x});
+        impl.run({*desc, pool_out_h(*desc), pool_out_w(*desc), dx, dy, x});
+    });
+}
+
+extern "C" dk_status dk_max_pool2d_forward_indices(dk_backend backend, const dk_pool2d_desc *desc, float *y,
+                                                   int64_t y_len, int32_t *indices, int64_t indices_len,
+                                                   const float *x, int64_t x_len) {
+    return guarded([&] {
+        check_max_pool2d_indices(desc, false, y, y_len, x, x_len, indices, indices_len);
+        const Pool2dImpl &impl = pick(max_pool2d_indices_forward_impls(backend), *desc, "max_pool2d_forward_indices");
+        if (desc->n * desc->c * desc->h * desc->w == 0) return;
+        ThreadLease lease;
+        Pool2dArgs args{*desc, pool_out_h(*desc), pool_out_w(*desc), y, x, nullptr};
+        args.indices_out = indices;
+        impl.run(args);
+    });
+}
+
+extern "C" dk_status dk_max_pool2d_backward_indices(dk_backend backend, const dk_pool2d_desc *desc, float *dx,
+                                                    int64_t dx_len, const float *dy, int64_t dy_len,
+                                                    const int32_t *indices, int64_t indices_len) {
+    return guarded([&] {
+        check_max_pool2d_indices(desc, true, dx, dx_len, dy, dy_len, indices, indices_len);
+        const Pool2dImpl &impl = pick(max_pool2d_indices_backward_impls(backend), *desc, "max_pool2d_backward_indices");
+        if (desc->n * desc->c * desc->h * desc->w == 0) return;
+        ThreadLease lease;
+        Pool2dArgs args{*desc, pool_out_h(*desc), pool_out_w(*desc), dx, dy, nullptr};
+        args.indices_in = indices;
+        impl.run(args);
     });
 }
 
@@ -259,8 +283,7 @@ dk_status conv2d(dk_backend backend, const dk_conv2d_desc *desc, int which, floa
         check_conv2d(desc, which, out, out_len, out_bias, out_bias_len, in, in_len, in2, in2_len, bias, bias_len);
         const dk_conv2d_desc &d = *desc;
         const Conv2dImpl &impl = pick(conv2d_impls(backend), d, "conv2d");
-        const int64_t oh = pool_out_size("conv2d", "h", d.h, d.kernel_h, d.stride_h, d.pad_h);
-        const int64_t ow = pool_out_size("conv2d", "w", d.w, d.kernel_w, d.stride_w, d.pad_w);
+        const int64_t oh = conv_out_h(d), ow = conv_out_w(d);
         Conv2dArgs args{backend, d, oh, ow, out, out_bias, in, in2, bias};
         ThreadLease lease;
         if (which == 0) {
@@ -291,6 +314,15 @@ extern "C" dk_status dk_conv2d_backward_weights(dk_backend backend, const dk_con
                                                 int64_t dw_len, float *dbias, int64_t dbias_len, const float *dy,
                                                 int64_t dy_len, const float *x, int64_t x_len) {
     return conv2d(backend, desc, 2, dw, dw_len, dbias, dbias_len, dy, dy_len, x, x_len, nullptr, 0);
+}
+
+extern "C" const char *dk_conv2d_impl_name(dk_backend backend, const dk_conv2d_desc *desc) {
+    const char *name = nullptr;
+    guarded([&] {
+        check_conv2d_desc(desc, 0);
+        name = pick(conv2d_impls(backend), *desc, "conv2d").name;
+    });
+    return name;
 }
 
 extern "C" dk_status dk_embedding_forward(dk_backend backend, const dk_embedding_desc *desc, float *y, int64_t y_len,

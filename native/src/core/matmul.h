@@ -81,6 +81,16 @@ float activate(int32_t activation, float x);
 // rows x cols of C (leading dimension ldc): C = act(C + bias), bias null or cols floats.
 void bias_activation(float *c, int64_t ldc, int64_t rows, int64_t cols, const float *bias, int32_t activation);
 
+// The same with bias[i] added to row i (null: none).
+void bias_rows_activation(float *c, int64_t ldc, int64_t rows, int64_t cols, const float *bias, int32_t activation);
+
+// The native GEMM called from another native kernel (conv2d 1x1) on the caller's ThreadLease, for
+// a descriptor the caller has validated: C = act(alpha op(A) op(B) + beta C + row_bias[i]), the bias
+// and activation applied to each tile while it is in L1 (row_bias null: none). threads: at most
+// the lease's count; 1 from inside a parallel region.
+void native_gemm_rows_bias(const dk_matmul_desc &d, float *c, const float *a, const float *b, const float *row_bias,
+                           int32_t activation, int threads);
+
 // Element (i, j) of op(X) for a row-major X with leading dimension ld.
 inline int64_t op_index(bool trans, int64_t i, int64_t j, int64_t ld) {
     return trans ? j * ld + i : i * ld + j;

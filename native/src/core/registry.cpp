@@ -122,6 +122,8 @@ DK_DECLARE_IMPLS(LayernormImpl, layernorm_forward_ref_impl, layernorm_backward_r
 DK_DECLARE_IMPLS(Pool2dImpl, pool2d_forward_ref_impl, pool2d_backward_ref_impl, pool2d_forward_cuda_impl,
                  pool2d_backward_cuda_impl)
 DK_DECLARE_IMPLS(Conv2dImpl, conv2d_ref_impl, conv2d_im2col_impl, conv2d_cuda_impl)
+DK_DECLARE_IMPLS(Conv2dImpl, conv2d_direct_impl, conv2d_1x1_impl, conv2d_depthwise_impl)    // cpu/conv
+DK_DECLARE_IMPLS(Pool2dImpl, pool2d_forward_cpu_impl, pool2d_backward_cpu_impl)            // cpu/pool
 DK_DECLARE_IMPLS(EmbeddingImpl, embedding_forward_ref_impl, embedding_backward_ref_impl, embedding_forward_cuda_impl,
                  embedding_backward_cuda_impl)
 DK_DECLARE_IMPLS(OptimImpl, optimizer_ref_impl, optimizer_cpu_impl, optimizer_cuda_impl) // cpu/optim
@@ -132,6 +134,7 @@ DK_DECLARE_IMPLS(EltwiseImpl, eltwise_forward_onednn_impl, eltwise_backward_oned
 DK_DECLARE_IMPLS(SoftmaxImpl, softmax_forward_onednn_impl, softmax_backward_onednn_impl)
 DK_DECLARE_IMPLS(BatchnormImpl, batchnorm_forward_onednn_impl, batchnorm_backward_onednn_impl)
 DK_DECLARE_IMPLS(Pool2dImpl, pool2d_forward_onednn_impl, pool2d_backward_onednn_impl)
+DK_DECLARE_IMPLS(Conv2dImpl, conv2d_onednn_impl)
 #endif
 #undef DK_DECLARE_IMPLS
 
@@ -200,12 +203,26 @@ DK_OP_LIST(batchnorm_forward_impls, BatchnormImpl, batchnorm_forward_ref_impl, b
            (&batchnorm_forward_cpu_impl,), (DK_ONEDNN(batchnorm_forward_onednn_impl)))
 DK_OP_LIST(batchnorm_backward_impls, BatchnormImpl, batchnorm_backward_ref_impl, batchnorm_backward_cuda_impl,
            (&batchnorm_backward_cpu_impl,), (DK_ONEDNN(batchnorm_backward_onednn_impl)))
-DK_OP_LIST(pool2d_forward_impls, Pool2dImpl, pool2d_forward_ref_impl, pool2d_forward_cuda_impl, (),
-           (DK_ONEDNN(pool2d_forward_onednn_impl)))
-DK_OP_LIST(pool2d_backward_impls, Pool2dImpl, pool2d_backward_ref_impl, pool2d_backward_cuda_impl, (),
-           (DK_ONEDNN(pool2d_backward_onednn_impl)))
-DK_OP_LIST(conv2d_impls, Conv2dImpl, conv2d_ref_impl, conv2d_cuda_impl, (&conv2d_im2col_impl,),
-           (&conv2d_im2col_impl,))
+DK_OP_LIST(pool2d_forward_impls, Pool2dImpl, pool2d_forward_ref_impl, pool2d_forward_cuda_impl,
+           (&pool2d_forward_cpu_impl,), (DK_ONEDNN(pool2d_forward_onednn_impl)))
+DK_OP_LIST(pool2d_backward_impls, Pool2dImpl, pool2d_backward_ref_impl, pool2d_backward_cuda_impl,
+           (&pool2d_backward_cpu_impl,), (DK_ONEDNN(pool2d_backward_onednn_impl)))
+// conv2d: the hand-written kernels (each declines the shapes it does not handle) before im2col
+// before the reference; on onednn, oneDNN's convolution primitive first.
+DK_OP_LIST(conv2d_impls, Conv2dImpl, conv2d_ref_impl, conv2d_cuda_impl,
+           (&conv2d_depthwise_impl, &conv2d_1x1_impl, &conv2d_direct_impl, &conv2d_im2col_impl,),
+           (DK_ONEDNN(conv2d_onednn_impl) & conv2d_im2col_impl,))
+
+// Max pooling that keeps its argmax: the CPU kernels on both CPU backends (oneDNN's max-pooling
+// workspace has its own private format); none on cuda yet.
+#define DK_ARGMAX_POOL_LIST(fn, cpu_impl, ref_impl)                                                         \
+    const List<Pool2dImpl> &fn(dk_backend backend) {                                                       \
+        static const List<Pool2dImpl> cpu = {&cpu_impl, &ref_impl}, none = {}, ref = {&ref_impl};          \
+        return pick_list(backend, #fn, cpu, cpu, none, ref);                                               \
+    }
+DK_ARGMAX_POOL_LIST(max_pool2d_indices_forward_impls, pool2d_forward_cpu_impl, pool2d_forward_ref_impl)
+DK_ARGMAX_POOL_LIST(max_pool2d_indices_backward_impls, pool2d_backward_cpu_impl, pool2d_backward_ref_impl)
+#undef DK_ARGMAX_POOL_LIST
 #undef DK_ONEDNN
 #undef DK_OP_LIST
 #undef DK_UNPAREN

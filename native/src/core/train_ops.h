@@ -131,12 +131,17 @@ struct Pool2dArgs {
     int64_t oh, ow;
     float *y;       // forward: y; backward: dx
     const float *x; // forward: x; backward: dy
-    const float *x2; // backward: the forward input x
+    const float *x2; // backward: the forward input x (null when indices_in is given)
+    int32_t *indices_out = nullptr;       // max forward: also write the argmax (iy * w + ix) of each output
+    const int32_t *indices_in = nullptr;  // max backward: scatter dy to these (validated in [0, h * w))
 };
+// conv2d: the descriptor is validated by check_conv2d (groups divide c and oc, dilation >= 1,
+// activation NONE for the backward passes, oh and ow >= 1); the entry point returns before an
+// implementation runs when n * h * w == 0 (except backward weights, which then writes zeros).
 struct Conv2dArgs {
     dk_backend backend; // for implementations that call the backend's matmul
     const dk_conv2d_desc &d;
-    int64_t oh, ow;
+    int64_t oh, ow;     // conv_out_size of h and w
     float *out;        // forward: y; backward data: dx; backward weights: dw
     float *out_bias;   // backward weights: dbias (may be null)
     const float *in;   // forward: x; backward data: dy; backward weights: dy
@@ -152,10 +157,35 @@ struct Conv2dImpl {
     void (*backward_weights)(const Conv2dArgs &args);
 };
 // Throws unless the output size is >= 1; returns it. `what` names the op in messages.
-int64_t pool_out_size(const char *what, const char *dim, int64_t in, int64_t kernel, int64_t stride, int64_t pad);
+// The pooled size along one dimension (deepkern.h's formula); throws naming the field.
+int64_t pool_out_size(const char *dim, int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t pad_end);
+inline int64_t pool_out_h(const dk_pool2d_desc &d) {
+    return pool_out_size("h", d.h, d.kernel_h, d.stride_h, d.pad_h, d.pad_h_end);
+}
+inline int64_t pool_out_w(const dk_pool2d_desc &d) {
+    return pool_out_size("w", d.w, d.kernel_w, d.stride_w, d.pad_w, d.pad_w_end);
+}
+void check_pool2d_desc(const dk_pool2d_desc *d);
 void check_pool2d(const dk_pool2d_desc *d, bool backward, const float *y, int64_t y_len, const float *x,
                   int64_t x_len, const float *x2, int64_t x2_len);
+// The argmax variants: forward writes y and indices from x; backward writes dx from dy and indices
+// (each checked to be in [0, h * w)).
+void check_max_pool2d_indices(const dk_pool2d_desc *d, bool backward, const float *out, int64_t out_len,
+                              const float *in, int64_t in_len, const int32_t *indices, int64_t indices_len);
+// The conv2d output size along one dimension (deepkern.h's formula); throws naming the field
+// (kernel_h, stride_h, dilation_h, pad_h, pad_h_end) unless it is >= 1. dim is "h" or "w".
+int64_t conv_out_size(const char *dim, int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t pad_end,
+                      int64_t dilation);
+inline int64_t conv_out_h(const dk_conv2d_desc &d) {
+    return conv_out_size("h", d.h, d.kernel_h, d.stride_h, d.pad_h, d.pad_h_end, d.dilation_h);
+}
+inline int64_t conv_out_w(const dk_conv2d_desc &d) {
+    return conv_out_size("w", d.w, d.kernel_w, d.stride_w, d.pad_w, d.pad_w_end, d.dilation_w);
+}
 // which: 0 forward, 1 backward data, 2 backward weights (argument names follow deepkern.h).
+// check_conv2d_desc validates the descriptor alone (every field, sizes without overflow);
+// check_conv2d also the buffers.
+void check_conv2d_desc(const dk_conv2d_desc *d, int which);
 void check_conv2d(const dk_conv2d_desc *d, int which, const float *out, int64_t out_len, const float *out_bias,
                   int64_t out_bias_len, const float *in, int64_t in_len, const float *in2, int64_t in2_len,
                   const float *bias, int64_t bias_len);
@@ -203,6 +233,9 @@ const std::vector<const LayernormImpl *> &layernorm_forward_impls(dk_backend bac
 const std::vector<const LayernormImpl *> &layernorm_backward_impls(dk_backend backend);
 const std::vector<const Pool2dImpl *> &pool2d_forward_impls(dk_backend backend);
 const std::vector<const Pool2dImpl *> &pool2d_backward_impls(dk_backend backend);
+// The argmax variants (oneDNN's workspace is private to it, so onednn uses the CPU kernel here).
+const std::vector<const Pool2dImpl *> &max_pool2d_indices_forward_impls(dk_backend backend);
+const std::vector<const Pool2dImpl *> &max_pool2d_indices_backward_impls(dk_backend backend);
 const std::vector<const Conv2dImpl *> &conv2d_impls(dk_backend backend);
 const std::vector<const EmbeddingImpl *> &embedding_forward_impls(dk_backend backend);
 const std::vector<const EmbeddingImpl *> &embedding_backward_impls(dk_backend backend);

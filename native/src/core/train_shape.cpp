@@ -5,6 +5,7 @@
 #include "train_ops.h"
 
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 namespace dk {
@@ -302,34 +303,45 @@ void check_layernorm_backward(const dk_layernorm_desc *d, const float *dx, int64
     no_overlap("dx", dx, n, "x", x, n);
 }
 
-int64_t pool_out_size(const char *what, const char *dim, int64_t in, int64_t kernel, int64_t stride, int64_t pad) {
+int64_t pool_out_size(const char *dim, int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t pad_end) {
+    const int64_t limit = int64_t(1) << 40;
     if (kernel < 1) fail(DK_INVALID_ARGUMENT, format("kernel_%s must be >= 1, got %lld", dim, (long long)kernel));
     if (stride < 1) fail(DK_INVALID_ARGUMENT, format("stride_%s must be >= 1, got %lld", dim, (long long)stride));
-    if (pad < 0) fail(DK_INVALID_ARGUMENT, format("pad_%s must be >= 0, got %lld", dim, (long long)pad));
-    if (in > (int64_t(1) << 40) || pad > (int64_t(1) << 40) || kernel > (int64_t(1) << 40))
-        fail(DK_INVALID_ARGUMENT, format("%s: %s sizes beyond 2^40 are not supported", what, dim));
-    const int64_t span = in + 2 * pad - kernel;
+    if (pad < 0 || pad >= kernel)
+        fail(DK_INVALID_ARGUMENT, format("pad_%s must be in [0, kernel_%s = %lld) so that every window sees the input, got %lld",
+                                         dim, dim, (long long)kernel, (long long)pad));
+    if (pad_end < 0 || pad_end >= kernel)
+        fail(DK_INVALID_ARGUMENT, format("pad_%s_end must be in [0, kernel_%s = %lld) so that every window sees the input, "
+                                         "got %lld", dim, dim, (long long)kernel, (long long)pad_end));
+    if (in > limit || kernel > limit || stride > limit)
+        fail(DK_INVALID_ARGUMENT, format("pool2d: %s, kernel_%s and stride_%s must be <= 2^40", dim, dim, dim));
+    const int64_t span = in + pad + pad_end - kernel;
     if (span < 0)
-        fail(DK_INVALID_ARGUMENT, format("%s: kernel_%s (%lld) is larger than the padded input (%lld + 2 * %lld)", what,
-                                         dim, (long long)kernel, (long long)in, (long long)pad));
+        fail(DK_INVALID_ARGUMENT, format("pool2d: kernel_%s (%lld) is larger than the padded input (%s %lld + pad_%s %lld + "
+                                         "pad_%s_end %lld)", dim, (long long)kernel, dim, (long long)in, dim, (long long)pad,
+                                         dim, (long long)pad_end));
     return span / stride + 1;
 }
 
-void check_pool2d(const dk_pool2d_desc *d, bool backward, const float *y, int64_t y_len, const float *x,
-                  int64_t x_len, const float *x2, int64_t x2_len) {
+void check_pool2d_desc(const dk_pool2d_desc *d) {
     if (!d) fail(DK_NULL_POINTER, "desc must not be null");
     if (d->alg != DK_POOL_MAX && d->alg != DK_POOL_AVG)
         fail(DK_INVALID_ARGUMENT, format("alg must be DK_POOL_MAX or DK_POOL_AVG, got %d", d->alg));
+    if (d->count_include_pad != 0 && d->count_include_pad != 1)
+        fail(DK_INVALID_ARGUMENT, format("count_include_pad must be 0 or 1, got %d", d->count_include_pad));
     nonneg("n", d->n);
     nonneg("c", d->c);
     nonneg("h", d->h);
     nonneg("w", d->w);
-    if (d->pad_h >= d->kernel_h || d->pad_w >= d->kernel_w)
-        fail(DK_INVALID_ARGUMENT, "pad_h and pad_w must be smaller than the kernel (a window must see the input)");
-    const int64_t oh = pool_out_size("pool2d", "h", d->h, d->kernel_h, d->stride_h, d->pad_h);
-    const int64_t ow = pool_out_size("pool2d", "w", d->w, d->kernel_w, d->stride_w, d->pad_w);
-    const int64_t xn = mul({d->n, d->c, d->h, d->w}, "n * c * h * w");
-    const int64_t yn = mul({d->n, d->c, oh, ow}, "n * c * oh * ow");
+    const int64_t oh = pool_out_h(*d), ow = pool_out_w(*d);
+    mul({d->n, d->c, d->h, d->w}, "n * c * h * w");
+    mul({d->n, d->c, oh, ow}, "n * c * oh * ow");
+}
+
+void check_pool2d(const dk_pool2d_desc *d, bool backward, const float *y, int64_t y_len, const float *x,
+                  int64_t x_len, const float *x2, int64_t x2_len) {
+    check_pool2d_desc(d);
+    const int64_t xn = d->n * d->c * d->h * d->w, yn = d->n * d->c * pool_out_h(*d) * pool_out_w(*d);
     buffer(backward ? "dx" : "y", y, y_len, backward ? xn : yn);
     buffer(backward ? "dy" : "x", x, x_len, backward ? yn : xn);
     no_overlap(backward ? "dx" : "y", y, backward ? xn : yn, backward ? "dy" : "x", x, backward ? yn : xn);
@@ -339,21 +351,89 @@ void check_pool2d(const dk_pool2d_desc *d, bool backward, const float *y, int64_
     }
 }
 
-void check_conv2d(const dk_conv2d_desc *d, int which, const float *out, int64_t out_len, const float *out_bias,
-                  int64_t out_bias_len, const float *in, int64_t in_len, const float *in2, int64_t in2_len,
-                  const float *bias, int64_t bias_len) {
+void check_max_pool2d_indices(const dk_pool2d_desc *d, bool backward, const float *out, int64_t out_len,
+                              const float *in, int64_t in_len, const int32_t *indices, int64_t indices_len) {
+    check_pool2d_desc(d);
+    if (d->alg != DK_POOL_MAX)
+        fail(DK_INVALID_ARGUMENT, format("alg must be DK_POOL_MAX for the argmax variants, got %d", d->alg));
+    const int64_t plane = d->h * d->w;
+    if (plane > INT32_MAX)
+        fail(DK_INVALID_ARGUMENT, format("h * w (%lld) must be < 2^31 for int32 indices", (long long)plane));
+    const int64_t xn = d->n * d->c * plane, yn = d->n * d->c * pool_out_h(*d) * pool_out_w(*d);
+    buffer(backward ? "dx" : "y", out, out_len, backward ? xn : yn);
+    buffer(backward ? "dy" : "x", in, in_len, backward ? yn : xn);
+    buffer("indices", indices, indices_len, yn);
+    const float *idx = reinterpret_cast<const float *>(indices);
+    no_overlap(backward ? "dx" : "y", out, backward ? xn : yn, backward ? "dy" : "x", in, backward ? yn : xn);
+    no_overlap(backward ? "dx" : "y", out, backward ? xn : yn, "indices", idx, yn);
+    if (!backward) {
+        no_overlap("indices", idx, yn, "x", in, xn);
+        return;
+    }
+    no_overlap("indices", idx, yn, "dy", in, yn);
+    for (int64_t i = 0; i < yn; ++i)
+        if (indices[i] < 0 || indices[i] >= plane)
+            fail(DK_INVALID_ARGUMENT, format("indices[%lld] = %d is not a position in an h * w = %lld plane", (long long)i,
+                                             indices[i], (long long)plane));
+}
+
+int64_t conv_out_size(const char *dim, int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t pad_end,
+                      int64_t dilation) {
+    const int64_t limit = int64_t(1) << 40;
+    if (kernel < 1) fail(DK_INVALID_ARGUMENT, format("kernel_%s must be >= 1, got %lld", dim, (long long)kernel));
+    if (stride < 1) fail(DK_INVALID_ARGUMENT, format("stride_%s must be >= 1, got %lld", dim, (long long)stride));
+    if (dilation < 1) fail(DK_INVALID_ARGUMENT, format("dilation_%s must be >= 1, got %lld", dim, (long long)dilation));
+    if (pad < 0) fail(DK_INVALID_ARGUMENT, format("pad_%s must be >= 0, got %lld", dim, (long long)pad));
+    if (pad_end < 0) fail(DK_INVALID_ARGUMENT, format("pad_%s_end must be >= 0, got %lld", dim, (long long)pad_end));
+    if (in > limit || pad > limit || pad_end > limit || kernel > limit || stride > limit || dilation > limit)
+        fail(DK_INVALID_ARGUMENT, format("conv2d: %s, kernel_%s, stride_%s, dilation_%s, pad_%s and pad_%s_end must be "
+                                         "<= 2^40", dim, dim, dim, dim, dim, dim));
+    const int64_t extent = mul(dilation, kernel - 1, "dilation * (kernel - 1)") + 1; // the dilated kernel
+    if (extent > limit) fail(DK_INVALID_ARGUMENT, format("conv2d: dilation_%s * (kernel_%s - 1) must be < 2^40", dim, dim));
+    const int64_t span = in + pad + pad_end - extent;
+    if (span < 0)
+        fail(DK_INVALID_ARGUMENT,
+             format("conv2d: the dilated kernel_%s (%lld = dilation_%s * (kernel_%s - 1) + 1) is larger than the padded "
+                    "input (%s %lld + pad_%s %lld + pad_%s_end %lld): the output would be empty",
+                    dim, (long long)extent, dim, dim, dim, (long long)in, dim, (long long)pad, dim, (long long)pad_end));
+    return span / stride + 1;
+}
+
+void check_conv2d_desc(const dk_conv2d_desc *d, int which) {
     if (!d) fail(DK_NULL_POINTER, "desc must not be null");
     nonneg("n", d->n);
     if (d->c < 1) fail(DK_INVALID_ARGUMENT, format("c must be >= 1, got %lld", (long long)d->c));
     if (d->oc < 1) fail(DK_INVALID_ARGUMENT, format("oc must be >= 1, got %lld", (long long)d->oc));
     nonneg("h", d->h);
     nonneg("w", d->w);
-    const int64_t oh = pool_out_size("conv2d", "h", d->h, d->kernel_h, d->stride_h, d->pad_h);
-    const int64_t ow = pool_out_size("conv2d", "w", d->w, d->kernel_w, d->stride_w, d->pad_w);
-    const int64_t xn = mul({d->n, d->c, d->h, d->w}, "n * c * h * w");
-    const int64_t yn = mul({d->n, d->oc, oh, ow}, "n * oc * oh * ow");
-    const int64_t wn = mul({d->oc, d->c, d->kernel_h, d->kernel_w}, "oc * c * kernel_h * kernel_w");
-    mul({d->c, d->kernel_h, d->kernel_w, oh, ow}, "the im2col buffer");
+    if (d->groups < 1) fail(DK_INVALID_ARGUMENT, format("groups must be >= 1, got %lld", (long long)d->groups));
+    if (d->c % d->groups != 0)
+        fail(DK_INVALID_ARGUMENT, format("groups (%lld) must divide c (%lld)", (long long)d->groups, (long long)d->c));
+    if (d->oc % d->groups != 0)
+        fail(DK_INVALID_ARGUMENT, format("groups (%lld) must divide oc (%lld)", (long long)d->groups, (long long)d->oc));
+    if (d->activation != DK_ACTIVATION_NONE && d->activation != DK_ACTIVATION_RELU &&
+        d->activation != DK_ACTIVATION_GELU)
+        fail(DK_INVALID_ARGUMENT, format("activation must be DK_ACTIVATION_NONE, RELU or GELU, got %d", d->activation));
+    if (which != 0 && d->activation != DK_ACTIVATION_NONE)
+        fail(DK_INVALID_ARGUMENT,
+             format("activation must be DK_ACTIVATION_NONE for conv2d backward %s (got %d): the backward is the gradient of "
+                    "conv + bias; apply the activation's gradient first",
+                    which == 1 ? "data" : "weights", d->activation));
+    const int64_t oh = conv_out_size("h", d->h, d->kernel_h, d->stride_h, d->pad_h, d->pad_h_end, d->dilation_h);
+    const int64_t ow = conv_out_size("w", d->w, d->kernel_w, d->stride_w, d->pad_w, d->pad_w_end, d->dilation_w);
+    mul({d->n, d->c, d->h, d->w}, "n * c * h * w");
+    mul({d->n, d->oc, oh, ow}, "n * oc * oh * ow");
+    mul({d->oc, d->c / d->groups, d->kernel_h, d->kernel_w}, "oc * (c / groups) * kernel_h * kernel_w");
+    mul({d->c, d->kernel_h, d->kernel_w, d->n, oh, ow}, "the im2col buffer (c * kernel_h * kernel_w * n * oh * ow)");
+}
+
+void check_conv2d(const dk_conv2d_desc *d, int which, const float *out, int64_t out_len, const float *out_bias,
+                  int64_t out_bias_len, const float *in, int64_t in_len, const float *in2, int64_t in2_len,
+                  const float *bias, int64_t bias_len) {
+    check_conv2d_desc(d, which);
+    const int64_t oh = conv_out_h(*d), ow = conv_out_w(*d);
+    const int64_t xn = d->n * d->c * d->h * d->w, yn = d->n * d->oc * oh * ow;
+    const int64_t wn = d->oc * (d->c / d->groups) * d->kernel_h * d->kernel_w;
     if (which == 0) {
         buffer("y", out, out_len, yn);
         buffer("x", in, in_len, xn);

@@ -1,13 +1,15 @@
 // 2-D max and average pooling through oneDNN's pooling primitives (NCHW). deepkern's backward
 // takes the forward input rather than a workspace, so the max-pooling backward re-runs the
 // training forward to get oneDNN's workspace (pooling is cheap next to the convolutions around
-// it). Average pooling excludes the padding, as the reference does. Cached per shape and threads.
+// it). Average pooling excludes the padding or, with count_include_pad, includes it, as the
+// reference does; asymmetric padding is oneDNN's padding_r. Cached per shape and threads.
 #include "core/error.h"
 #include "core/train_ops.h"
 #include "engine.h"
 
 #include <omp.h>
 
+#include <array>
 #include <map>
 #include <mutex>
 #include <tuple>
@@ -21,10 +23,11 @@ using dnnl::algorithm;
 using dnnl::memory;
 using dnnl::prop_kind;
 
-using Key = std::tuple<int, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int>;
+using Key = std::array<int64_t, 15>;
 
 Key key_of(const dk_pool2d_desc &d) {
-    return {d.alg, d.n, d.c, d.h, d.w, d.kernel_h, d.kernel_w, d.stride_h, d.stride_w, d.pad_h, d.pad_w, omp_get_max_threads()};
+    return {d.alg, d.n, d.c, d.h, d.w, d.kernel_h, d.kernel_w, d.stride_h, d.stride_w, d.pad_h, d.pad_w, d.pad_h_end,
+            d.pad_w_end, d.count_include_pad, omp_get_max_threads()};
 }
 
 struct Prims {
@@ -35,14 +38,16 @@ struct Prims {
 };
 
 Prims make(const dk_pool2d_desc &d, int64_t oh, int64_t ow) {
-    const algorithm alg = d.alg == DK_POOL_MAX ? algorithm::pooling_max : algorithm::pooling_avg_exclude_padding;
+    const algorithm alg = d.alg == DK_POOL_MAX     ? algorithm::pooling_max
+                          : d.count_include_pad ? algorithm::pooling_avg_include_padding
+                                                : algorithm::pooling_avg_exclude_padding;
     const memory::desc src({d.n, d.c, d.h, d.w}, memory::data_type::f32, memory::format_tag::nchw);
     const memory::desc dst({d.n, d.c, oh, ow}, memory::data_type::f32, memory::format_tag::nchw);
     const memory::dims strides{d.stride_h, d.stride_w}, kernel{d.kernel_h, d.kernel_w}, dilation{0, 0},
-            pad{d.pad_h, d.pad_w};
+            pad{d.pad_h, d.pad_w}, pad_end{d.pad_h_end, d.pad_w_end};
     dnnl::pooling_forward::primitive_desc fpd(onednn::engine(), prop_kind::forward_training, alg, src, dst, strides, kernel,
-                                              dilation, pad, pad);
-    dnnl::pooling_backward::primitive_desc bpd(onednn::engine(), alg, src, dst, strides, kernel, dilation, pad, pad, fpd);
+                                              dilation, pad, pad_end);
+    dnnl::pooling_backward::primitive_desc bpd(onednn::engine(), alg, src, dst, strides, kernel, dilation, pad, pad_end, fpd);
     return {fpd, dnnl::pooling_forward(fpd), dnnl::pooling_backward(bpd), src, dst};
 }
 

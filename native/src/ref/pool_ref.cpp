@@ -1,5 +1,6 @@
 // Reference 2-D max and average pooling over NCHW, forward and backward side by side. The max
-// backward recomputes each window's first maximum from x (no index tensor is kept).
+// picks each window's first maximum in row-major window order; its backward recomputes it from x,
+// or takes it from the indices the argmax forward wrote. The end padding only sets oh and ow.
 #include "core/train_ops.h"
 
 #include <algorithm>
@@ -19,25 +20,37 @@ inline Window window(const dk_pool2d_desc &d, int64_t oy, int64_t ox) {
             std::min(w0 + d.kernel_w, d.w)};
 }
 
+inline int64_t divisor(const dk_pool2d_desc &d, const Window &w) {
+    return d.count_include_pad ? d.kernel_h * d.kernel_w : (w.h1 - w.h0) * (w.w1 - w.w0);
+}
+
+inline int64_t argmax(const dk_pool2d_desc &d, const float *x, const Window &w) {
+    int64_t best = w.h0 * d.w + w.w0;
+    for (int64_t i = w.h0; i < w.h1; ++i)
+        for (int64_t j = w.w0; j < w.w1; ++j)
+            if (x[i * d.w + j] > x[best]) best = i * d.w + j;
+    return best;
+}
+
 void pool_forward_ref(const Pool2dArgs &a) {
     const dk_pool2d_desc &d = a.d;
 #pragma omp parallel for schedule(static)
     for (int64_t plane = 0; plane < d.n * d.c; ++plane) {
         const float *x = a.x + plane * d.h * d.w;
         float *y = a.y + plane * a.oh * a.ow;
+        int32_t *idx = a.indices_out ? a.indices_out + plane * a.oh * a.ow : nullptr;
         for (int64_t oy = 0; oy < a.oh; ++oy)
             for (int64_t ox = 0; ox < a.ow; ++ox) {
                 const Window w = window(d, oy, ox);
                 if (d.alg == DK_POOL_MAX) {
-                    float m = x[w.h0 * d.w + w.w0];
-                    for (int64_t i = w.h0; i < w.h1; ++i)
-                        for (int64_t j = w.w0; j < w.w1; ++j) m = std::max(m, x[i * d.w + j]);
-                    y[oy * a.ow + ox] = m;
+                    const int64_t best = argmax(d, x, w);
+                    y[oy * a.ow + ox] = x[best];
+                    if (idx) idx[oy * a.ow + ox] = static_cast<int32_t>(best);
                 } else {
                     double s = 0;
                     for (int64_t i = w.h0; i < w.h1; ++i)
                         for (int64_t j = w.w0; j < w.w1; ++j) s += x[i * d.w + j];
-                    y[oy * a.ow + ox] = static_cast<float>(s / ((w.h1 - w.h0) * (w.w1 - w.w0)));
+                    y[oy * a.ow + ox] = static_cast<float>(s / divisor(d, w));
                 }
             }
     }
@@ -47,7 +60,8 @@ void pool_backward_ref(const Pool2dArgs &a) {
     const dk_pool2d_desc &d = a.d;
 #pragma omp parallel for schedule(static)
     for (int64_t plane = 0; plane < d.n * d.c; ++plane) {
-        const float *x = a.x2 + plane * d.h * d.w, *dy = a.x + plane * a.oh * a.ow;
+        const float *x = a.x2 ? a.x2 + plane * d.h * d.w : nullptr, *dy = a.x + plane * a.oh * a.ow;
+        const int32_t *idx = a.indices_in ? a.indices_in + plane * a.oh * a.ow : nullptr;
         float *dx = a.y + plane * d.h * d.w;
         std::memset(dx, 0, sizeof(float) * d.h * d.w);
         for (int64_t oy = 0; oy < a.oh; ++oy)
@@ -55,13 +69,9 @@ void pool_backward_ref(const Pool2dArgs &a) {
                 const Window w = window(d, oy, ox);
                 const float g = dy[oy * a.ow + ox];
                 if (d.alg == DK_POOL_MAX) {
-                    int64_t best = w.h0 * d.w + w.w0;
-                    for (int64_t i = w.h0; i < w.h1; ++i)
-                        for (int64_t j = w.w0; j < w.w1; ++j)
-                            if (x[i * d.w + j] > x[best]) best = i * d.w + j;
-                    dx[best] += g;
+                    dx[idx ? idx[oy * a.ow + ox] : argmax(d, x, w)] += g;
                 } else {
-                    const float share = g / static_cast<float>((w.h1 - w.h0) * (w.w1 - w.w0));
+                    const float share = g / static_cast<float>(divisor(d, w));
                     for (int64_t i = w.h0; i < w.h1; ++i)
                         for (int64_t j = w.w0; j < w.w1; ++j) dx[i * d.w + j] += share;
                 }

@@ -93,9 +93,16 @@ struct Problem {
     float alpha, beta;
     const float *bias = nullptr;
     int32_t act = DK_ACTIVATION_NONE;
+    bool bias_rows = false; // bias[i] per row of C (conv2d) instead of bias[j] per column
 
     bool has_post() const { return bias || act != DK_ACTIVATION_NONE; }
 };
+
+// Bias and activation on the m_r x n_r tile of C at (i0, j0).
+void post_tile(const Problem &P, float *c, int64_t i0, int64_t j0, int m_r, int n_r) {
+    if (P.bias_rows) bias_rows_activation(c, P.ldc, m_r, n_r, P.bias ? P.bias + i0 : nullptr, P.act);
+    else bias_activation(c, P.ldc, m_r, n_r, P.bias ? P.bias + j0 : nullptr, P.act);
+}
 
 // ---- packing -------------------------------------------------------------------------------
 
@@ -284,7 +291,7 @@ void multiply_block(const Kernels &K, const Problem &P, const dk_packed_matrix *
                     K.packed(kc, ap, bb + q * kc * nr, c, P.ldc, m_r, n_r, e);
                 else // A read in place (a_in_place): rows of op(A) = rows of A
                     K.direct(kc, ap, P.lda, 1, bb + q * kc * nr, nr, c, P.ldc, m_r, n_r, e);
-                if (post) bias_activation(c, P.ldc, m_r, n_r, P.bias ? P.bias + jq : nullptr, P.act); // tile still in L1
+                if (post) post_tile(P, c, i0, jq, m_r, n_r); // tile still in L1
             }
         }
     }
@@ -475,7 +482,7 @@ void gemm_direct(const Kernels &K, const Problem &P) {
             const int m_r = static_cast<int>(std::min<int64_t>(K.mr, P.m - i0));
             float *c = P.c + i0 * P.ldc + j0;
             K.direct(P.k, P.a + i0 * rs_a, rs_a, cs_a, P.b + j0, P.ldb, c, P.ldc, m_r, n_r, e);
-            if (P.has_post()) bias_activation(c, P.ldc, m_r, n_r, P.bias ? P.bias + j0 : nullptr, P.act);
+            if (P.has_post()) post_tile(P, c, i0, j0, m_r, n_r);
         }
     }
 }
@@ -525,6 +532,13 @@ void matmul_batched_gemm_run(const MatmulBatchedArgs &x) {
 } // namespace dk::gemm
 
 namespace dk {
+
+void native_gemm_rows_bias(const dk_matmul_desc &d, float *c, const float *a, const float *b, const float *row_bias,
+                           int32_t activation, int threads) {
+    gemm::Problem P = gemm::problem(d, c, a, b);
+    P.bias = row_bias, P.act = activation, P.bias_rows = true;
+    gemm::gemm(gemm::kernels(), P, std::max(1, std::min(threads, gemm::lease_threads())));
+}
 
 // The native backend's matmul (registry.cpp); its name is the microkernel this CPU runs.
 extern const MatmulImpl matmul_gemm = {gemm::kernels().name, [](const dk_matmul_desc &) { return true; },

@@ -51,6 +51,11 @@ public final class BenchReport {
             if (m.getKey().get("benchmark").getAsString().endsWith("AttentionBench.run")) attention.put(m.getKey(), m.getValue());
         micros.keySet().removeAll(attention.keySet());
         if (!attention.isEmpty()) attentionTable(attention);
+        Map<JsonObject, Double> conv = new LinkedHashMap<>();
+        for (Map.Entry<JsonObject, Double> m : micros.entrySet())
+            if (m.getKey().get("benchmark").getAsString().endsWith("ConvBench.run")) conv.put(m.getKey(), m.getValue());
+        micros.keySet().removeAll(conv.keySet());
+        if (!conv.isEmpty()) convTable(conv);
         if (micros.isEmpty()) return;
         System.out.println("| benchmark | backend | shape | threads | median | GFLOP/s | vs onednn | % of peak | note |");
         System.out.println("|---|---|---|---|---:|---:|---:|---:|---|");
@@ -108,6 +113,56 @@ public final class BenchReport {
             System.out.printf("| %s | %s | %s | %s | %s | %s | %.1f | %s | %s |%n", str(p, "backend"), shape,
                     str(p, "threads"), str(p, "causal"), pass, formatMicros(us), AttentionBench.flops(shape, pass) / us / 1e3,
                     base == null ? "" : String.format("%.2fx", base / us), formatBytes(bytes));
+        }
+        System.out.println();
+    }
+
+    /**
+     * ConvBench: one row per (shape, threads, pass) with each backend's GFLOP/s (from the median)
+     * and the ratio native / onednn (of GFLOP/s, so > 1 means native is faster), then per group
+     * of rows (ResNet-style dense layers or depthwise, threads and batch, pass) the geometric mean
+     * of the ratios and the lowest one.
+     */
+    private static void convTable(Map<JsonObject, Double> runs) {
+        Map<String, Map<String, Double>> rows = new LinkedHashMap<>(); // key -> backend -> GFLOP/s
+        for (Map.Entry<JsonObject, Double> m : runs.entrySet()) {
+            JsonObject p = params(m.getKey());
+            String key = str(p, "shape") + "|" + str(p, "threads") + "|" + str(p, "pass");
+            rows.computeIfAbsent(key, k -> new LinkedHashMap<>()).put(str(p, "backend"), ConvBench.flops(str(p, "shape")) / m.getValue() / 1e3);
+        }
+        boolean java = runs.keySet().stream().anyMatch(r -> "java".equals(str(params(r), "backend")));
+        System.out.println("| layer set | shape NxCxHxW:KxRxS | threads | pass | native impl | native GFLOP/s | onednn GFLOP/s |"
+                + (java ? " java GFLOP/s |" : "") + " native / onednn |");
+        System.out.println("|---|---|---|---|---|---:|---:|" + (java ? "---:|" : "") + "---:|");
+        Map<String, java.util.List<double[]>> groups = new LinkedHashMap<>(); // group -> {ratio} per row
+        Map<String, String> worst = new java.util.HashMap<>();
+        for (Map.Entry<String, Map<String, Double>> r : rows.entrySet()) {
+            String[] k = r.getKey().split("\\|");
+            String shape = k[0], threads = k[1], pass = k[2];
+            org.deepkern.ops.Conv2dSpec spec = Shapes.conv(shape);
+            String set = spec.groups() > 1 && spec.groups() == spec.c() ? "depthwise" : "dense";
+            Double nat = r.getValue().get("native"), one = r.getValue().get("onednn"), jv = r.getValue().get("java");
+            String ratio = "";
+            if (nat != null && one != null) {
+                ratio = String.format("%.2fx", nat / one);
+                String g = set + ", N=" + spec.n() + ", threads=" + threads + ", " + pass;
+                groups.computeIfAbsent(g, x -> new java.util.ArrayList<>()).add(new double[] {nat / one});
+                String w0 = worst.get(g);
+                if (w0 == null || Double.parseDouble(w0.split(" ")[0]) > nat / one) worst.put(g, String.format("%.2f %s", nat / one, shape));
+            }
+            System.out.printf("| %s | %s | %s | %s | %s | %s | %s |%s %s |%n", set, shape, threads, pass,
+                    nat == null ? "" : ConvBench.implName("native", shape), nat == null ? "" : String.format("%.1f", nat),
+                    one == null ? "" : String.format("%.1f", one), java ? " " + (jv == null ? "" : String.format("%.2f", jv)) + " |" : "", ratio);
+        }
+        System.out.println();
+        System.out.println("| layers | count | geometric mean native / onednn | lowest (layer) |");
+        System.out.println("|---|---:|---:|---|");
+        for (Map.Entry<String, java.util.List<double[]>> g : groups.entrySet()) {
+            double logSum = 0;
+            for (double[] v : g.getValue()) logSum += Math.log(v[0]);
+            String[] w0 = worst.get(g.getKey()).split(" ", 2);
+            System.out.printf("| %s | %d | %.2fx | %sx (%s) |%n", g.getKey(), g.getValue().size(), Math.exp(logSum / g.getValue().size()),
+                    w0[0], w0[1]);
         }
         System.out.println();
     }

@@ -321,6 +321,9 @@ public final class DeepKern {
         @Name("stride_w") public native long strideW(); public native @Name("stride_w") Pool2dDesc strideW(long v);
         @Name("pad_h") public native long padH(); public native @Name("pad_h") Pool2dDesc padH(long v);
         @Name("pad_w") public native long padW(); public native @Name("pad_w") Pool2dDesc padW(long v);
+        @Name("pad_h_end") public native long padHEnd(); public native @Name("pad_h_end") Pool2dDesc padHEnd(long v);
+        @Name("pad_w_end") public native long padWEnd(); public native @Name("pad_w_end") Pool2dDesc padWEnd(long v);
+        @Name("count_include_pad") public native int countIncludePad(); public native @Name("count_include_pad") Pool2dDesc countIncludePad(int v);
     }
 
     @Name("dk_conv2d_desc")
@@ -339,6 +342,12 @@ public final class DeepKern {
         @Name("stride_w") public native long strideW(); public native @Name("stride_w") Conv2dDesc strideW(long v);
         @Name("pad_h") public native long padH(); public native @Name("pad_h") Conv2dDesc padH(long v);
         @Name("pad_w") public native long padW(); public native @Name("pad_w") Conv2dDesc padW(long v);
+        @Name("pad_h_end") public native long padHEnd(); public native @Name("pad_h_end") Conv2dDesc padHEnd(long v);
+        @Name("pad_w_end") public native long padWEnd(); public native @Name("pad_w_end") Conv2dDesc padWEnd(long v);
+        @Name("dilation_h") public native long dilationH(); public native @Name("dilation_h") Conv2dDesc dilationH(long v);
+        @Name("dilation_w") public native long dilationW(); public native @Name("dilation_w") Conv2dDesc dilationW(long v);
+        public native long groups(); public native Conv2dDesc groups(long v);
+        public native int activation(); public native Conv2dDesc activation(int v);
     }
 
     @Name("dk_embedding_desc")
@@ -438,6 +447,12 @@ public final class DeepKern {
     public static native @Cast("int") int dk_pool2d_backward(@Cast("dk_backend") int backend, @Const Pool2dDesc desc,
             FloatPointer dx, long dx_len, @Const FloatPointer dy, long dy_len, @Const FloatPointer x, long x_len);
 
+    public static native @Cast("int") int dk_max_pool2d_forward_indices(@Cast("dk_backend") int backend, @Const Pool2dDesc desc,
+            FloatPointer y, long y_len, IntPointer indices, long indices_len, @Const FloatPointer x, long x_len);
+
+    public static native @Cast("int") int dk_max_pool2d_backward_indices(@Cast("dk_backend") int backend, @Const Pool2dDesc desc,
+            FloatPointer dx, long dx_len, @Const FloatPointer dy, long dy_len, @Const IntPointer indices, long indices_len);
+
     public static native @Cast("int") int dk_conv2d_forward(@Cast("dk_backend") int backend, @Const Conv2dDesc desc,
             FloatPointer y, long y_len, @Const FloatPointer x, long x_len, @Const FloatPointer w, long w_len,
             @Const FloatPointer bias, long bias_len);
@@ -448,6 +463,10 @@ public final class DeepKern {
     public static native @Cast("int") int dk_conv2d_backward_weights(@Cast("dk_backend") int backend,
             @Const Conv2dDesc desc, FloatPointer dw, long dw_len, FloatPointer dbias, long dbias_len,
             @Const FloatPointer dy, long dy_len, @Const FloatPointer x, long x_len);
+
+    /** The implementation that would run this descriptor, or null (dk_last_error says why). */
+    public static native @Cast("const char*") String dk_conv2d_impl_name(@Cast("dk_backend") int backend,
+            @Const Conv2dDesc desc);
 
     public static native @Cast("int") int dk_embedding_forward(@Cast("dk_backend") int backend, @Const EmbeddingDesc desc,
             FloatPointer y, long y_len, @Const FloatPointer table, long table_len,

@@ -136,6 +136,16 @@ public abstract class Backend {
     /** dx from dy and the forward input x (max: to the first maximum of each window). */
     public abstract void pool2dBackward(Pool2dSpec spec, Tensor dx, Tensor dy, Tensor x);
 
+    /**
+     * Max pooling keeping the argmax: y and indices, both [n, c, outH, outW]; indices hold int32
+     * positions iy * w + ix within each input plane, stored as raw 4-byte elements of a float tensor
+     * (never read as floats).
+     */
+    public abstract void maxPool2dForwardIndices(Pool2dSpec spec, Tensor y, Tensor indices, Tensor x);
+
+    /** dx (overwritten) = dy scattered to the positions of {@link #maxPool2dForwardIndices}'s indices. */
+    public abstract void maxPool2dBackwardIndices(Pool2dSpec spec, Tensor dx, Tensor dy, Tensor indices);
+
     /** y = conv(x, w) + bias (bias may be null). */
     public abstract void conv2dForward(Conv2dSpec spec, Tensor y, Tensor x, Tensor w, Tensor bias);
 

@@ -292,6 +292,16 @@ public final class JavaBackend extends Backend {
     }
 
     @Override
+    public void maxPool2dForwardIndices(Pool2dSpec s, Tensor y, Tensor indices, Tensor x) {
+        JavaKernels.maxPool2dForwardIndices(s, y, indices, x);
+    }
+
+    @Override
+    public void maxPool2dBackwardIndices(Pool2dSpec s, Tensor dx, Tensor dy, Tensor indices) {
+        JavaKernels.maxPool2dBackwardIndices(s, dx, dy, indices);
+    }
+
+    @Override
     public void conv2dForward(Conv2dSpec s, Tensor y, Tensor x, Tensor w, Tensor bias) {
         JavaKernels.conv2dForward(s, y, x, w, bias);
     }

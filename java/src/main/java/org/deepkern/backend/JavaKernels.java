@@ -304,139 +304,193 @@ final class JavaKernels {
     }
 
     // ---- pooling ----
+    // Window (oy, ox) covers rows [oy sH - padH, + kH) and columns likewise, clipped to the input;
+    // the max is the first maximum in row-major window order.
+
+    private static int[] window(Pool2dSpec s, int oy, int ox) {
+        int h = (int) s.h(), w = (int) s.w();
+        return new int[] {Math.max(oy * s.strideH() - s.padH(), 0), Math.min(oy * s.strideH() - s.padH() + s.kernelH(), h),
+                Math.max(ox * s.strideW() - s.padW(), 0), Math.min(ox * s.strideW() - s.padW() + s.kernelW(), w)};
+    }
+
+    private static int argmax(float[] xv, int base, int w, int[] win) {
+        int best = win[0] * w + win[2];
+        for (int i = win[0]; i < win[1]; ++i)
+            for (int j = win[2]; j < win[3]; ++j)
+                if (xv[base + i * w + j] > xv[base + best]) best = i * w + j;
+        return best;
+    }
 
     static void pool2dForward(Pool2dSpec s, Tensor y, Tensor x) {
+        pool2dForward(s, y, null, x);
+    }
+
+    private static void pool2dForward(Pool2dSpec s, Tensor y, Tensor indices, Tensor x) {
         float[] xv = read(x);
         int h = (int) s.h(), w = (int) s.w(), oh = (int) s.outH(), ow = (int) s.outW();
-        float[] out = new float[Math.toIntExact(s.n() * s.c() * oh * ow)];
+        float[] out = new float[Math.toIntExact(s.n() * s.c() * oh * ow)], idx = indices == null ? null : new float[out.length];
         for (int p = 0; p < s.n() * s.c(); ++p)
             for (int oy = 0; oy < oh; ++oy)
                 for (int ox = 0; ox < ow; ++ox) {
-                    int h0 = Math.max(oy * s.strideH() - s.padH(), 0), h1 = Math.min(oy * s.strideH() - s.padH() + s.kernelH(), h);
-                    int w0 = Math.max(ox * s.strideW() - s.padW(), 0), w1 = Math.min(ox * s.strideW() - s.padW() + s.kernelW(), w);
-                    int base = p * h * w;
+                    int[] win = window(s, oy, ox);
+                    int base = p * h * w, o = (p * oh + oy) * ow + ox;
                     if (s.max()) {
-                        float m = xv[base + h0 * w + w0];
-                        for (int i = h0; i < h1; ++i)
-                            for (int j = w0; j < w1; ++j) m = Math.max(m, xv[base + i * w + j]);
-                        out[(p * oh + oy) * ow + ox] = m;
+                        int best = argmax(xv, base, w, win);
+                        out[o] = xv[base + best];
+                        if (idx != null) idx[o] = Float.intBitsToFloat(best);
                     } else {
                         double sum = 0;
-                        for (int i = h0; i < h1; ++i)
-                            for (int j = w0; j < w1; ++j) sum += xv[base + i * w + j];
-                        out[(p * oh + oy) * ow + ox] = (float) (sum / ((h1 - h0) * (w1 - w0)));
+                        for (int i = win[0]; i < win[1]; ++i)
+                            for (int j = win[2]; j < win[3]; ++j) sum += xv[base + i * w + j];
+                        int count = s.countIncludePad() ? s.kernelH() * s.kernelW() : (win[1] - win[0]) * (win[3] - win[2]);
+                        out[o] = (float) (sum / count);
                     }
                 }
         write(y, out);
+        if (indices != null) write(indices, idx);
     }
 
     static void pool2dBackward(Pool2dSpec s, Tensor dx, Tensor dy, Tensor x) {
-        float[] xv = read(x), g = read(dy), out = new float[xv.length];
+        pool2dBackward(s, dx, dy, x, null);
+    }
+
+    private static void pool2dBackward(Pool2dSpec s, Tensor dx, Tensor dy, Tensor x, Tensor indices) {
+        float[] xv = x == null ? null : read(x), g = read(dy), iv = indices == null ? null : read(indices);
         int h = (int) s.h(), w = (int) s.w(), oh = (int) s.outH(), ow = (int) s.outW();
+        float[] out = new float[Math.toIntExact(s.n() * s.c() * h * w)];
         for (int p = 0; p < s.n() * s.c(); ++p)
             for (int oy = 0; oy < oh; ++oy)
                 for (int ox = 0; ox < ow; ++ox) {
-                    int h0 = Math.max(oy * s.strideH() - s.padH(), 0), h1 = Math.min(oy * s.strideH() - s.padH() + s.kernelH(), h);
-                    int w0 = Math.max(ox * s.strideW() - s.padW(), 0), w1 = Math.min(ox * s.strideW() - s.padW() + s.kernelW(), w);
-                    int base = p * h * w;
-                    float gv = g[(p * oh + oy) * ow + ox];
+                    int[] win = window(s, oy, ox);
+                    int base = p * h * w, o = (p * oh + oy) * ow + ox;
+                    float gv = g[o];
                     if (s.max()) {
-                        int best = base + h0 * w + w0;
-                        for (int i = h0; i < h1; ++i)
-                            for (int j = w0; j < w1; ++j)
-                                if (xv[base + i * w + j] > xv[best]) best = base + i * w + j;
-                        out[best] += gv;
+                        int best = iv != null ? Float.floatToRawIntBits(iv[o]) : argmax(xv, base, w, win);
+                        if (best < 0 || best >= h * w)
+                            throw new IllegalArgumentException("indices[" + o + "] = " + best + " is not a position in an h * w = "
+                                    + (h * w) + " plane");
+                        out[base + best] += gv;
                     } else {
-                        float share = gv / (float) ((h1 - h0) * (w1 - w0));
-                        for (int i = h0; i < h1; ++i)
-                            for (int j = w0; j < w1; ++j) out[base + i * w + j] += share;
+                        int count = s.countIncludePad() ? s.kernelH() * s.kernelW() : (win[1] - win[0]) * (win[3] - win[2]);
+                        float share = gv / (float) count;
+                        for (int i = win[0]; i < win[1]; ++i)
+                            for (int j = win[2]; j < win[3]; ++j) out[base + i * w + j] += share;
                     }
                 }
         write(dx, out);
     }
 
+    static void maxPool2dForwardIndices(Pool2dSpec s, Tensor y, Tensor indices, Tensor x) {
+        if (!s.max()) throw new IllegalArgumentException("max pooling with indices needs a max-pooling spec");
+        pool2dForward(s, y, indices, x);
+    }
+
+    static void maxPool2dBackwardIndices(Pool2dSpec s, Tensor dx, Tensor dy, Tensor indices) {
+        if (!s.max()) throw new IllegalArgumentException("max pooling with indices needs a max-pooling spec");
+        pool2dBackward(s, dx, dy, null, indices);
+    }
+
     // ---- convolution (direct loops, double accumulation) ----
+    // Output channel o of group g = o / og reads input channels [g cg, (g + 1) cg); tap (ky, kx) of
+    // output (oy, ox) reads input (oy sH - padH + ky dH, ox sW - padW + kx dW), zero outside.
 
     static void conv2dForward(Conv2dSpec s, Tensor y, Tensor x, Tensor wt, Tensor bias) {
         float[] xv = read(x), wv = read(wt), bv = bias == null ? null : read(bias);
         int n = (int) s.n(), c = (int) s.c(), h = (int) s.h(), w = (int) s.w(), oc = (int) s.oc();
         int kh = s.kernelH(), kw = s.kernelW(), oh = (int) s.outH(), ow = (int) s.outW();
+        int cg = c / s.groups(), og = oc / s.groups();
         float[] out = new float[n * oc * oh * ow];
         double[] acc = new double[oh * ow];
         for (int b = 0; b < n; ++b)
             for (int o = 0; o < oc; ++o) {
                 java.util.Arrays.fill(acc, bv == null ? 0.0 : bv[o]);
-                for (int ch = 0; ch < c; ++ch)
+                for (int ci = 0; ci < cg; ++ci) {
+                    int ch = (o / og) * cg + ci;
                     for (int ky = 0; ky < kh; ++ky)
                         for (int kx = 0; kx < kw; ++kx) {
-                            double wgt = wv[((o * c + ch) * kh + ky) * kw + kx];
+                            double wgt = wv[((o * cg + ci) * kh + ky) * kw + kx];
                             for (int oy = 0; oy < oh; ++oy) {
-                                int iy = oy * s.strideH() - s.padH() + ky;
+                                int iy = oy * s.strideH() - s.padH() + ky * s.dilationH();
                                 if (iy < 0 || iy >= h) continue;
                                 int xrow = ((b * c + ch) * h + iy) * w;
                                 for (int ox = 0; ox < ow; ++ox) {
-                                    int ix = ox * s.strideW() - s.padW() + kx;
+                                    int ix = ox * s.strideW() - s.padW() + kx * s.dilationW();
                                     if (ix >= 0 && ix < w) acc[oy * ow + ox] += wgt * xv[xrow + ix];
                                 }
                             }
                         }
-                for (int i = 0; i < oh * ow; ++i) out[(b * oc + o) * oh * ow + i] = (float) acc[i];
+                }
+                for (int i = 0; i < oh * ow; ++i) out[(b * oc + o) * oh * ow + i] = s.activation().apply((float) acc[i]);
             }
         write(y, out);
     }
 
+    private static void requireNoActivation(Conv2dSpec s, String pass) {
+        if (s.activation() != org.deepkern.ops.Epilogue.NONE)
+            throw new IllegalArgumentException("conv2d backward " + pass + ": the activation must be NONE (got " + s.activation()
+                    + "): the backward is the gradient of conv + bias; apply the activation's gradient first");
+    }
+
     static void conv2dBackwardData(Conv2dSpec s, Tensor dx, Tensor dy, Tensor wt) {
+        requireNoActivation(s, "data");
         float[] g = read(dy), wv = read(wt);
         int n = (int) s.n(), c = (int) s.c(), h = (int) s.h(), w = (int) s.w(), oc = (int) s.oc();
         int kh = s.kernelH(), kw = s.kernelW(), oh = (int) s.outH(), ow = (int) s.outW();
+        int cg = c / s.groups(), og = oc / s.groups();
         double[] acc = new double[n * c * h * w];
         for (int b = 0; b < n; ++b)
             for (int o = 0; o < oc; ++o)
-                for (int ch = 0; ch < c; ++ch)
+                for (int ci = 0; ci < cg; ++ci) {
+                    int ch = (o / og) * cg + ci;
                     for (int ky = 0; ky < kh; ++ky)
                         for (int kx = 0; kx < kw; ++kx) {
-                            double wgt = wv[((o * c + ch) * kh + ky) * kw + kx];
+                            double wgt = wv[((o * cg + ci) * kh + ky) * kw + kx];
                             for (int oy = 0; oy < oh; ++oy) {
-                                int iy = oy * s.strideH() - s.padH() + ky;
+                                int iy = oy * s.strideH() - s.padH() + ky * s.dilationH();
                                 if (iy < 0 || iy >= h) continue;
                                 int xrow = ((b * c + ch) * h + iy) * w, grow = ((b * oc + o) * oh + oy) * ow;
                                 for (int ox = 0; ox < ow; ++ox) {
-                                    int ix = ox * s.strideW() - s.padW() + kx;
+                                    int ix = ox * s.strideW() - s.padW() + kx * s.dilationW();
                                     if (ix >= 0 && ix < w) acc[xrow + ix] += wgt * g[grow + ox];
                                 }
                             }
                         }
+                }
         float[] out = new float[acc.length];
         for (int i = 0; i < acc.length; ++i) out[i] = (float) acc[i];
         write(dx, out);
     }
 
     static void conv2dBackwardWeights(Conv2dSpec s, Tensor dw, Tensor dbias, Tensor dy, Tensor x) {
+        requireNoActivation(s, "weights");
         float[] g = read(dy), xv = read(x);
         int n = (int) s.n(), c = (int) s.c(), h = (int) s.h(), w = (int) s.w(), oc = (int) s.oc();
         int kh = s.kernelH(), kw = s.kernelW(), oh = (int) s.outH(), ow = (int) s.outW();
-        float[] out = new float[oc * c * kh * kw], db = new float[oc];
+        int cg = c / s.groups(), og = oc / s.groups();
+        float[] out = new float[oc * cg * kh * kw], db = new float[oc];
         for (int o = 0; o < oc; ++o) {
             double sb = 0;
             for (int b = 0; b < n; ++b)
                 for (int i = 0; i < oh * ow; ++i) sb += g[(b * oc + o) * oh * ow + i];
             db[o] = (float) sb;
-            for (int ch = 0; ch < c; ++ch)
+            for (int ci = 0; ci < cg; ++ci) {
+                int ch = (o / og) * cg + ci;
                 for (int ky = 0; ky < kh; ++ky)
                     for (int kx = 0; kx < kw; ++kx) {
                         double acc = 0;
                         for (int b = 0; b < n; ++b)
                             for (int oy = 0; oy < oh; ++oy) {
-                                int iy = oy * s.strideH() - s.padH() + ky;
+                                int iy = oy * s.strideH() - s.padH() + ky * s.dilationH();
                                 if (iy < 0 || iy >= h) continue;
                                 int xrow = ((b * c + ch) * h + iy) * w, grow = ((b * oc + o) * oh + oy) * ow;
                                 for (int ox = 0; ox < ow; ++ox) {
-                                    int ix = ox * s.strideW() - s.padW() + kx;
+                                    int ix = ox * s.strideW() - s.padW() + kx * s.dilationW();
                                     if (ix >= 0 && ix < w) acc += (double) g[grow + ox] * xv[xrow + ix];
                                 }
                             }
-                        out[((o * c + ch) * kh + ky) * kw + kx] = (float) acc;
+                        out[((o * cg + ci) * kh + ky) * kw + kx] = (float) acc;
                     }
+            }
         }
         write(dw, out);
         if (dbias != null) write(dbias, db);

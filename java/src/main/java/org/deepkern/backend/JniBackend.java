@@ -286,7 +286,8 @@ abstract class JniBackend extends Backend {
 
     private static Pool2dDesc pool(Pool2dSpec s) {
         return new Pool2dDesc().alg(s.max() ? DeepKern.DK_POOL_MAX : DeepKern.DK_POOL_AVG).n(s.n()).c(s.c()).h(s.h()).w(s.w())
-                .kernelH(s.kernelH()).kernelW(s.kernelW()).strideH(s.strideH()).strideW(s.strideW()).padH(s.padH()).padW(s.padW());
+                .kernelH(s.kernelH()).kernelW(s.kernelW()).strideH(s.strideH()).strideW(s.strideW()).padH(s.padH()).padW(s.padW())
+                .padHEnd(s.padHEnd()).padWEnd(s.padWEnd()).countIncludePad(s.countIncludePad() ? 1 : 0);
     }
 
     @Override
@@ -303,9 +304,30 @@ abstract class JniBackend extends Backend {
         }
     }
 
+    /** The int32 indices live in a float tensor's memory (one 4-byte element each). */
+    private static IntPointer intPtr(Tensor t) {
+        return t == null ? null : new IntPointer(t.pointer());
+    }
+
+    @Override
+    public final void maxPool2dForwardIndices(Pool2dSpec s, Tensor y, Tensor indices, Tensor x) {
+        try (Pool2dDesc d = pool(s); IntPointer ip = intPtr(indices)) {
+            NativeLib.check(DeepKern.dk_max_pool2d_forward_indices(code, d, ptr(y), len(y), ip, len(indices), ptr(x), len(x)));
+        }
+    }
+
+    @Override
+    public final void maxPool2dBackwardIndices(Pool2dSpec s, Tensor dx, Tensor dy, Tensor indices) {
+        try (Pool2dDesc d = pool(s); IntPointer ip = intPtr(indices)) {
+            NativeLib.check(DeepKern.dk_max_pool2d_backward_indices(code, d, ptr(dx), len(dx), ptr(dy), len(dy), ip, len(indices)));
+        }
+    }
+
     private static Conv2dDesc conv(Conv2dSpec s) {
         return new Conv2dDesc().n(s.n()).c(s.c()).h(s.h()).w(s.w()).oc(s.oc()).kernelH(s.kernelH()).kernelW(s.kernelW())
-                .strideH(s.strideH()).strideW(s.strideW()).padH(s.padH()).padW(s.padW());
+                .strideH(s.strideH()).strideW(s.strideW()).padH(s.padH()).padW(s.padW()).padHEnd(s.padHEnd())
+                .padWEnd(s.padWEnd()).dilationH(s.dilationH()).dilationW(s.dilationW()).groups(s.groups())
+                .activation(s.activation().code());
     }
 
     @Override

@@ -9,6 +9,7 @@ import org.deepkern.ops.Activation;
 import org.deepkern.ops.BatchNormSpec;
 import org.deepkern.ops.BinaryOp;
 import org.deepkern.ops.Conv2dSpec;
+import org.deepkern.ops.Epilogue;
 import org.deepkern.ops.CrossEntropySpec;
 import org.deepkern.ops.DropoutSpec;
 import org.deepkern.ops.EltwiseSpec;
@@ -541,17 +542,59 @@ public final class Functional {
 
     /** Max pooling of x [N, C, H, W] with a square window: [N, C, outH, outW]. */
     public static Tensor maxPool2d(Tensor x, int kernel, int stride, int pad) {
-        return pool(x, true, kernel, stride, pad);
+        return maxPool2d(x, Pool2dSpec.builder().kernel(kernel).stride(stride).padding(pad));
+    }
+
+    /**
+     * Max pooling of x [N, C, H, W] with the window, stride and (asymmetric) padding of
+     * {@code options}: [N, C, outH, outW]. The forward keeps each output's argmax (int32 indices,
+     * owned by the tape) and the backward scatters the gradient to them, without reading x again.
+     */
+    public static Tensor maxPool2d(Tensor x, Pool2dSpec.Builder options) {
+        Objects.requireNonNull(x, "x").requireOpen("x");
+        Pool2dSpec spec = Objects.requireNonNull(options, "options").build(x, true);
+        if (!Autograd.needsRecording(x)) return pool(x, spec);
+        Tensor xd = contiguous(x);
+        Tensor out, indices;
+        try {
+            indices = Tensor.empty(spec.outShape());
+            try {
+                out = compute(spec.outShape(), y -> be().maxPool2dForwardIndices(spec, y, indices, xd));
+            } catch (RuntimeException | Error e) {
+                indices.close();
+                throw e;
+            }
+        } finally {
+            if (xd != x) xd.close();
+        }
+        GradFn fn = GradFn.of("max_pool2d", (node, g) ->
+                new Tensor[] {compute(x.shape(), dx -> be().maxPool2dBackwardIndices(spec, dx, g, indices))}, x);
+        fn.own(indices);
+        return Autograd.record(out, fn);
     }
 
     /** Average pooling of x [N, C, H, W] (padding excluded from the average): [N, C, outH, outW]. */
     public static Tensor avgPool2d(Tensor x, int kernel, int stride, int pad) {
-        return pool(x, false, kernel, stride, pad);
+        return avgPool2d(x, Pool2dSpec.builder().kernel(kernel).stride(stride).padding(pad));
     }
 
-    private static Tensor pool(Tensor x, boolean max, int kernel, int stride, int pad) {
+    /** Average pooling of x [N, C, H, W] with {@code options} (countIncludePad, asymmetric padding): [N, C, outH, outW]. */
+    public static Tensor avgPool2d(Tensor x, Pool2dSpec.Builder options) {
         Objects.requireNonNull(x, "x").requireOpen("x");
-        Pool2dSpec spec = Pool2dSpec.of(x, max, kernel, stride, pad);
+        return pool(x, Objects.requireNonNull(options, "options").build(x, false));
+    }
+
+    /** Global average pooling: x [N, C, H, W] -> [N, C, 1, 1], the mean of each plane. */
+    public static Tensor globalAvgPool2d(Tensor x) {
+        Objects.requireNonNull(x, "x").requireOpen("x");
+        if (x.rank() != 4)
+            throw new IllegalArgumentException("global average pooling expects [batch, channels, height, width], got " + Arrays.toString(x.shape()));
+        if (x.size(2) < 1 || x.size(3) < 1 || x.size(2) > Integer.MAX_VALUE || x.size(3) > Integer.MAX_VALUE)
+            throw new IllegalArgumentException("global average pooling needs 1 <= height, width < 2^31, got " + Arrays.toString(x.shape()));
+        return avgPool2d(x, Pool2dSpec.builder().kernel((int) x.size(2), (int) x.size(3)).stride(1));
+    }
+
+    private static Tensor pool(Tensor x, Pool2dSpec spec) {
         Tensor xd = contiguous(x);
         Tensor out;
         try {
@@ -560,7 +603,7 @@ public final class Functional {
             if (xd != x) xd.close();
             throw e;
         }
-        GradFn fn = GradFn.of(max ? "max_pool2d" : "avg_pool2d", (node, g) ->
+        GradFn fn = GradFn.of(spec.max() ? "max_pool2d" : "avg_pool2d", (node, g) ->
                 new Tensor[] {compute(x.shape(), dx -> be().pool2dBackward(spec, dx, g, xd))}, x);
         if (xd != x) fn.own(xd);
         return Autograd.record(out, fn);
@@ -571,9 +614,30 @@ public final class Functional {
      * [N, O, (H + 2 pad - KH) / stride + 1, (W + 2 pad - KW) / stride + 1].
      */
     public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int pad) {
+        return conv2d(x, weight, bias, Conv2dSpec.builder().stride(stride).padding(pad));
+    }
+
+    /**
+     * 2-D convolution with the options of {@code options} (stride, symmetric, asymmetric or 'same'
+     * padding, dilation, groups, a fused activation; see {@link Conv2dSpec}): x [N, C, H, W],
+     * weight [O, C / groups, KH, KW], bias [O] or null -> [N, O, outH, outW]. The activation is
+     * fused into the native forward when no gradient is recorded; under autograd it is applied as
+     * its own op after the convolution (ReLU through {@link #relu}, the tanh-form GELU of
+     * {@link Epilogue} on the host), so that its gradient uses the pre-activation.
+     */
+    public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, Conv2dSpec.Builder options) {
         Objects.requireNonNull(x, "x").requireOpen("x");
         Objects.requireNonNull(weight, "weight").requireOpen("weight");
-        Conv2dSpec spec = Conv2dSpec.of(x, weight, bias, stride, pad);
+        Objects.requireNonNull(options, "options");
+        if (bias != null) bias.requireOpen("bias");
+        Conv2dSpec full = options.build(x, weight, bias);
+        if (full.activation() == Epilogue.NONE || !Autograd.needsRecording(x, weight, bias)) return conv2d(x, weight, bias, full);
+        Tensor z = conv2d(x, weight, bias, full.withoutActivation());
+        return full.activation() == Epilogue.RELU ? relu(z) : epilogue(z, full.activation());
+    }
+
+    private static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, Conv2dSpec spec) {
+        Conv2dSpec grad = spec.withoutActivation();
         Tensor xd = contiguous(x);
         Tensor out;
         try {
@@ -583,11 +647,11 @@ public final class Functional {
             throw e;
         }
         GradFn fn = GradFn.of("conv2d", (node, g) -> {
-            Tensor dx = node.needsGrad(0) ? compute(x.shape(), d -> be().conv2dBackwardData(spec, d, g, weight)) : null;
+            Tensor dx = node.needsGrad(0) ? compute(x.shape(), d -> be().conv2dBackwardData(grad, d, g, weight)) : null;
             Tensor dw = null, db = null;
             if (node.needsGrad(1) || (bias != null && node.needsGrad(2))) {
                 Tensor dbias = bias != null ? Tensor.empty(bias.shape()) : null;
-                dw = compute(weight.shape(), d -> be().conv2dBackwardWeights(spec, d, dbias, g, xd));
+                dw = compute(weight.shape(), d -> be().conv2dBackwardWeights(grad, d, dbias, g, xd));
                 db = dbias == null ? null : keepIf(node.needsGrad(2), dbias);
                 dw = keepIf(node.needsGrad(1), dw);
             }
@@ -595,6 +659,19 @@ public final class Functional {
         }, x, weight, bias);
         if (xd != x) fn.own(xd);
         return Autograd.record(out, fn);
+    }
+
+    /** act(z) elementwise for a fused-epilogue activation, computed on the host (small tensors, autograd only). */
+    private static Tensor epilogue(Tensor z, Epilogue act) {
+        float[] v = z.toArray();
+        float[] y = new float[v.length];
+        for (int i = 0; i < v.length; ++i) y[i] = act.apply(v[i]);
+        Tensor out = Tensor.of(y, z.shape());
+        return Autograd.record(out, GradFn.of("conv2d_" + act.name().toLowerCase(), (node, g) -> {
+            float[] gv = g.toArray(), zv = z.toArray(), dz = new float[zv.length];
+            for (int i = 0; i < zv.length; ++i) dz[i] = gv[i] * act.derivative(zv[i]);
+            return new Tensor[] {Tensor.of(dz, z.shape())};
+        }, z));
     }
 
     // ---- shape ops ----

@@ -4,6 +4,9 @@ import org.deepkern.Autograd;
 import org.deepkern.Tensor;
 import org.deepkern.TensorScope;
 import org.deepkern.backend.Backends;
+import org.deepkern.ops.Conv2dSpec;
+import org.deepkern.ops.Epilogue;
+import org.deepkern.ops.Pool2dSpec;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -115,6 +118,21 @@ class GradCheckTest {
                 x -> Functional.conv2d(x[0], x[1], null, 2, 0), true, true));
         l.add(c("conv2d 1x1 stride 2", () -> new Tensor[] {rand(44, 1, 3, 6, 6), rand(45, 5, 3, 1, 1), rand(46, 5)},
                 x -> Functional.conv2d(x[0], x[1], x[2], 2, 0), true, true, true));
+        l.add(c("conv2d dilation 2, stride 1x2, asymmetric padding", () -> new Tensor[] {rand(60, 2, 3, 7, 8), rand(61, 4, 3, 3, 2), rand(62, 4)},
+                x -> Functional.conv2d(x[0], x[1], x[2], Conv2dSpec.builder().stride(1, 2).padding(1, 0, 2, 1).dilation(2)), true, true, true));
+        l.add(c("conv2d groups 2 stride 2 pad 1", () -> new Tensor[] {rand(63, 2, 4, 6, 6), rand(64, 6, 2, 3, 3), rand(65, 6)},
+                x -> Functional.conv2d(x[0], x[1], x[2], Conv2dSpec.builder().stride(2).padding(1).groups(2)), true, true, true));
+        l.add(c("conv2d depthwise 3x3 same", () -> new Tensor[] {rand(66, 2, 3, 5, 5), rand(67, 3, 1, 3, 3), rand(68, 3)},
+                x -> Functional.conv2d(x[0], x[1], x[2], Conv2dSpec.builder().samePadding().groups(3)), true, true, true));
+        l.add(c("conv2d 4x4 same (pad 1 before, 2 after), dilation 1x2", () -> new Tensor[] {rand(69, 1, 2, 5, 9), rand(70, 3, 2, 4, 4)},
+                x -> Functional.conv2d(x[0], x[1], null, Conv2dSpec.builder().samePadding().dilation(1, 2)), true, true));
+        l.add(c("conv2d with fused GELU", () -> new Tensor[] {rand(71, 2, 2, 5, 5), rand(72, 3, 2, 3, 3), rand(73, 3)},
+                x -> Functional.conv2d(x[0], x[1], x[2], Conv2dSpec.builder().padding(1).activation(Epilogue.GELU)), true, true, true));
+        l.add(c("max pool 3x2 stride 2x1, padding 1,0,2,1 (argmax kept)", () -> new Tensor[] {distinct(74, 2, 2, 6, 7)},
+                x -> Functional.maxPool2d(x[0], Pool2dSpec.builder().kernel(3, 2).stride(2, 1).padding(1, 0, 2, 1)), true));
+        l.add(c("avg pool 3x3 stride 2 pad 1 count_include_pad", () -> new Tensor[] {rand(75, 2, 2, 5, 6)},
+                x -> Functional.avgPool2d(x[0], Pool2dSpec.builder().kernel(3).stride(2).padding(1).countIncludePad(true)), true));
+        l.add(c("global avg pool", () -> new Tensor[] {rand(76, 2, 3, 4, 5)}, x -> Functional.globalAvgPool2d(x[0]), true));
         l.add(c("reshape + flatten", () -> new Tensor[] {rand(47, 2, 3, 4)},
                 x -> Functional.flatten(Functional.reshape(x[0], 2, 4, -1)), true));
         l.add(c("transpose", () -> new Tensor[] {rand(48, 3, 5)}, x -> Functional.mul(Functional.transpose(x[0], 0, 1), 1.0f), true));
