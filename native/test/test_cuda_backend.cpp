@@ -150,7 +150,7 @@ TEST(cuda_backend_ops_match_ref) {
     { // conv2d forward, backward data, backward weights (with bias), stride 2, padding, ragged sizes
         dk_conv2d_desc d{};
         d.n = 2, d.c = 3, d.h = 11, d.w = 9, d.oc = 5, d.kernel_h = 3, d.kernel_w = 2, d.stride_h = 2, d.stride_w = 1,
-        d.pad_h = 1, d.pad_w = 1;
+        d.pad_h = 1, d.pad_w = 1, d.pad_h_end = 1, d.pad_w_end = 1, d.dilation_h = 1, d.dilation_w = 1, d.groups = 1;
         const int64_t oh = (11 + 2 - 3) / 2 + 1, ow = (9 + 2 - 2) / 1 + 1;
         const size_t xn = 2 * 3 * 11 * 9, wn = 5 * 3 * 3 * 2, yn = size_t(2 * 5 * oh * ow);
         const auto x = dkt::random_vec(xn, rng), w = dkt::random_vec(wn, rng), bias = dkt::random_vec(5, rng),

@@ -142,18 +142,26 @@ bool conv_supported(const dk_conv2d_desc &d) {
     if (!fits_int32(d.kernel_h) || !fits_int32(d.kernel_w) || !fits_int32(d.stride_h) || !fits_int32(d.stride_w) ||
         !fits_int32(d.pad_h) || !fits_int32(d.pad_w))
         return decline("cuda: conv2d kernel sizes, strides and padding must be < 2^31");
+    if (!fits_int32(d.dilation_h) || !fits_int32(d.dilation_w)) return decline("cuda: conv2d dilation must be < 2^31");
+    if (d.groups != 1) return decline("cuda: grouped and depthwise conv2d (groups > 1) are not implemented");
+    if (d.pad_h_end != d.pad_h || d.pad_w_end != d.pad_w)
+        return decline("cuda: conv2d with asymmetric padding is not implemented");
+    if (d.activation == DK_ACTIVATION_GELU)
+        return decline("cuda: conv2d with a fused GELU is not implemented (ReLU is)");
     return true;
 }
 
 dkc_conv_desc conv_desc(const dk_conv2d_desc &d) {
     const auto i32 = [](int64_t v) { return static_cast<int32_t>(v); };
     return {d.n, d.c, d.h, d.w, d.oc, i32(d.kernel_h), i32(d.kernel_w), i32(d.stride_h), i32(d.stride_w), i32(d.pad_h),
-            i32(d.pad_w), 1, 1};
+            i32(d.pad_w), i32(d.dilation_h), i32(d.dilation_w)};
 }
 
 void conv2d_forward(const Conv2dArgs &x) {
     const dkc_conv_desc cd = conv_desc(x.d);
     DKC_CALL(dkc_conv_forward, &cd, x.out, x.in, x.in2, x.bias, kDefaultStream);
+    if (x.d.activation == DK_ACTIVATION_RELU) // in place over y
+        DKC_CALL(dkc_activation_forward, DK_ELTWISE_RELU, 0.0f, x.out, x.out, x.d.n * x.d.oc * x.oh * x.ow, kDefaultStream);
 }
 void conv2d_backward_data(const Conv2dArgs &x) {
     const dkc_conv_desc cd = conv_desc(x.d);
@@ -163,7 +171,7 @@ void conv2d_backward_weights(const Conv2dArgs &x) {
     const dk_conv2d_desc &d = x.d;
     if (d.n * d.h * d.w == 0) { // no input: zero gradients
         DKC_CALL(dkc_memset_zero, static_cast<void *>(x.out),
-                 d.oc * d.c * d.kernel_h * d.kernel_w * int64_t(sizeof(float)), kDefaultStream);
+                 d.oc * (d.c / d.groups) * d.kernel_h * d.kernel_w * int64_t(sizeof(float)), kDefaultStream);
         if (x.out_bias)
             DKC_CALL(dkc_memset_zero, static_cast<void *>(x.out_bias), d.oc * int64_t(sizeof(float)), kDefaultStream);
         return;
