@@ -128,10 +128,11 @@ void attention_cpu_forward(const AttentionForwardArgs &x) {
                     m[c] = m_new;
                 }
                 K.exp2_rows(alpha, 1, zero, nullptr); // alpha = 2^(m_old - m_new)
-                for (int c = 0; c < lanes; ++c) l[c] *= alpha[c];
+                bool rescale = false;                 // once the maxima settle, alpha is all 1
+                for (int c = 0; c < lanes; ++c) l[c] *= alpha[c], rescale |= alpha[c] != 1.0f;
                 K.exp2_rows(s, rows, m, l);
                 if (d.dropout > 0.0f) apply_dropout(d, s, rows, n, row0, k0);
-                K.accum_t(ot, static_cast<int>(D), vh + k0 * D, D, rows, s, alpha);
+                K.accum_t(ot, static_cast<int>(D), vh + k0 * D, D, rows, s, rescale ? alpha : nullptr);
             }
             for (int c = 0; c < n; ++c) {
                 if (x.lse) x.lse[row0 + c] = (m[c] + std::log2(l[c])) * ln2;
