@@ -11,6 +11,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace {
@@ -158,6 +159,38 @@ TEST(attention_native_lengths_1000) {
     compare(DK_BACKEND_NATIVE, {1, 2, 1, 1000, 1000, 64, false, false}, rng);
     compare(DK_BACKEND_NATIVE, {2, 2, 2, 1000, 1000, 128, true, true}, rng);
     if (dk_backend_check(DK_BACKEND_ONEDNN) == DK_OK) compare(DK_BACKEND_ONEDNN, {1, 2, 1, 1000, 1000, 80, true, false}, rng);
+}
+
+TEST(attention_native_backward_any_thread_count) {
+    // The backward splits each (batch, kv head) into key chunks run by different threads, which
+    // add their parts of dq in chunk order: one k/v head (so threads share it), several chunks,
+    // every mask and grouped-query attention give the same bits on 1, 2 and 3 threads, and match
+    // the reference.
+    const int32_t saved = dk_get_num_threads();
+    std::mt19937 rng(11);
+    const Case cases[] = {{1, 1, 1, 700, 700, 64, false, false}, {1, 1, 1, 700, 700, 64, true, true},
+                          {1, 3, 1, 129, 520, 80, true, false},  {3, 2, 1, 200, 300, 16, false, true, 0.2f},
+                          {1, 1, 1, 128, 128, 64, true, false}};
+    for (const Case &c : cases) {
+        const Tensors t = make(c, rng);
+        Results want, one;
+        CHECK(dk_set_num_threads(1) == DK_OK);
+        if (!run(DK_BACKEND_REF, t, want) || !run(DK_BACKEND_NATIVE, t, one)) break;
+        for (const auto &[name, g, w] : {std::tie("dq", one.dq, want.dq), std::tie("dk", one.dk, want.dk),
+                                         std::tie("dv", one.dv, want.dv)})
+            CHECK_MSG(error(g, w) <= 2e-4, describe(DK_BACKEND_NATIVE, c) + ": " + name + " error " + std::to_string(error(g, w)));
+        for (int32_t threads : {2, 3}) {
+            CHECK(dk_set_num_threads(threads) == DK_OK);
+            for (int rep = 0; rep < 3; ++rep) {
+                Results r;
+                if (!run(DK_BACKEND_NATIVE, t, r)) break;
+                const bool same = r.dq == one.dq && r.dk == one.dk && r.dv == one.dv && r.out == one.out;
+                CHECK_MSG(same, describe(DK_BACKEND_NATIVE, c) + ": " + std::to_string(threads) +
+                                    " threads give other bits than 1");
+            }
+        }
+    }
+    dk_set_num_threads(saved);
 }
 
 TEST(attention_large_logits) {

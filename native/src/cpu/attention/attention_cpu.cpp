@@ -10,10 +10,12 @@
 // and one 64 x 64 block. Causal attention stops at the tile's last query and masks only the
 // blocks that straddle the diagonal. lse = ln 2 (m + log2 l) is saved for the backward.
 //
-// The backward (FlashAttention-2's recomputation) takes a (batch, kv head) per thread, which
-// owns its dk/dv rows, and for each query tile recomputes p = 2^(s - lse) block by block:
+// The backward (FlashAttention-2's recomputation) takes a chunk of keys of one (batch, kv head)
+// per work item, which owns those dk/dv rows, and for each query tile recomputes p = 2^(s - lse)
+// block by block:
 //   dp' = v_blk . dout_t,  dv_blk += p'^T dout,  ds = p (dp - D)  with D = rowsum(dout * out)
 //   dk_blk += ds^T q,  dq_t += k_blk^T ds            (dq, dk scaled by `scale` at the end)
+// and adds its dq_t to the tile's dq after the earlier chunks did (see attention_cpu_backward).
 // The inner products are the Kernels of attention_kernels.h, chosen by dk::cpu_isa().
 #include "attention_kernels.h"
 #include "core/attention.h"
@@ -21,11 +23,15 @@
 #include "core/philox.h"
 #include "core/workspace.h"
 
+#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
+#include <new>
+#include <thread>
 
 namespace dk {
 
@@ -122,10 +128,11 @@ void attention_cpu_forward(const AttentionForwardArgs &x) {
                     m[c] = m_new;
                 }
                 K.exp2_rows(alpha, 1, zero, nullptr); // alpha = 2^(m_old - m_new)
-                for (int c = 0; c < lanes; ++c) l[c] *= alpha[c];
+                bool rescale = false;                 // once the maxima settle, alpha is all 1
+                for (int c = 0; c < lanes; ++c) l[c] *= alpha[c], rescale |= alpha[c] != 1.0f;
                 K.exp2_rows(s, rows, m, l);
                 if (d.dropout > 0.0f) apply_dropout(d, s, rows, n, row0, k0);
-                K.accum_t(ot, static_cast<int>(D), vh + k0 * D, D, rows, s, alpha);
+                K.accum_t(ot, static_cast<int>(D), vh + k0 * D, D, rows, s, rescale ? alpha : nullptr);
             }
             for (int c = 0; c < n; ++c) {
                 if (x.lse) x.lse[row0 + c] = (m[c] + std::log2(l[c])) * ln2;
@@ -138,81 +145,108 @@ void attention_cpu_forward(const AttentionForwardArgs &x) {
 
 // ---- backward -------------------------------------------------------------------------------------
 
-// Keys per pass of the backward: k, v, dk and dv rows of one chunk (4 x 256 x head_dim floats,
-// 256 KiB at head_dim 64) stay in L2 while every query tile of the head streams past them.
-constexpr int64_t key_chunk = 256;
+// Keys per work item of the backward: k, v, dk and dv rows of one chunk (4 x 256 x head_dim
+// floats, 256 KiB at head_dim 64) stay in L2 while every query tile of the head streams past them.
+// Halved (down to one key block) while there would be fewer than 8 items, so that small problems
+// still keep a few threads busy. A function of the shape alone, never of the thread count: the
+// chunks fix the order in which dq is summed, so any thread count gives the same bits.
+int64_t key_chunk(const dk_attention_desc &d) {
+    int64_t chunk = 256;
+    auto items = [&](int64_t c) { return d.batch * d.kv_heads * ((d.kv_seq + c - 1) / c); };
+    while (chunk > key_block && items(chunk) < 8) chunk /= 2;
+    return chunk;
+}
+
+// Spins until *flag == value (acquire): another thread's dq contribution to the tile is in.
+void wait_for(const std::atomic<int32_t> &flag, int32_t value) {
+    for (int spins = 0; flag.load(std::memory_order_acquire) != value; ++spins) {
+        if (spins < 4096) _mm_pause();
+        else std::this_thread::yield();
+    }
+}
 
 void attention_cpu_backward(const AttentionBackwardArgs &x) {
     const dk_attention_desc &d = x.d;
     const Kernels &K = kernels();
     const int64_t D = d.head_dim, group = d.q_heads / d.kv_heads, per_head = tiles(d).per_head;
-    const int64_t heads = d.batch * d.kv_heads;
-    const int threads = static_cast<int>(std::min<int64_t>(omp_get_max_threads(), heads));
+    const int max_threads = omp_get_max_threads();
+    const int64_t chunk = key_chunk(d), chunks = (d.kv_seq + chunk - 1) / chunk;
+    const int64_t items = d.batch * d.kv_heads * chunks, q_tiles = d.batch * d.q_heads * per_head;
+    const int threads = static_cast<int>(std::min<int64_t>(max_threads, items));
     // per thread: qt, dot, dqt [D][64]; p, dp, pd [64][64]; lse2, dvec [64]
     const int64_t per_thread = 3 * D * lanes + 3 * key_block * lanes + 2 * lanes;
-    Workspace ws(threads * per_thread * static_cast<int64_t>(sizeof(float)));
+    // then one counter per query tile: how many key chunks have added their part of its dq
+    const int64_t counters_at = threads * per_thread * static_cast<int64_t>(sizeof(float));
+    Workspace ws(counters_at + q_tiles * static_cast<int64_t>(sizeof(std::atomic<int32_t>)));
+    std::atomic<int32_t> *done = reinterpret_cast<std::atomic<int32_t> *>(static_cast<char *>(ws.data()) + counters_at);
+    for (int64_t i = 0; i < q_tiles; ++i) new (done + i) std::atomic<int32_t>(0);
+    std::atomic<int64_t> next{0};
 
+    // A work item is a key chunk of one (batch, kv head): it owns those dk and dv rows. Every
+    // chunk adds a part to the dq of each query tile that sees it; the parts go in in chunk order
+    // (chunk c waits for the tile's counter to reach c, which chunks 0 .. c-1 raise: a tile that
+    // sees chunk c sees every earlier chunk), so dq is the same sum whatever the thread count.
+    // Items are taken in increasing order, so the chunk waited for is running or done.
 #pragma omp parallel num_threads(threads)
     {
         float *qt = ws.floats() + omp_get_thread_num() * per_thread;
         float *dot = qt + D * lanes, *dqt = dot + D * lanes, *p = dqt + D * lanes;
         float *dp = p + key_block * lanes, *pd = dp + key_block * lanes, *lse2 = pd + key_block * lanes;
         float *dvec = lse2 + lanes;
-#pragma omp for schedule(dynamic)
-        for (int64_t bkv = 0; bkv < heads; ++bkv) {
-            const int64_t b = bkv / d.kv_heads;
+        for (int64_t item; (item = next.fetch_add(1, std::memory_order_relaxed)) < items;) {
+            const int64_t bkv = item / chunks, b = bkv / d.kv_heads, c = item % chunks, kc = c * chunk;
+            const int64_t rows_end = std::min(kc + chunk, d.kv_seq);
             const float *kh = x.k + bkv * d.kv_seq * D, *vh = x.v + bkv * d.kv_seq * D;
             float *dkh = x.dk + bkv * d.kv_seq * D, *dvh = x.dv + bkv * d.kv_seq * D;
-            std::fill(dkh, dkh + d.kv_seq * D, 0.0f);
-            std::fill(dvh, dvh + d.kv_seq * D, 0.0f);
-            for (int64_t kc = 0; kc < d.kv_seq; kc += key_chunk)
-                for (int64_t h = (bkv % d.kv_heads) * group; h < (bkv % d.kv_heads + 1) * group; ++h)
-                    for (int64_t tile = 0; tile < per_head; ++tile) {
-                        const int64_t q0 = tile * lanes, row0 = (b * d.q_heads + h) * d.q_seq + q0;
-                        const int n = static_cast<int>(std::min<int64_t>(lanes, d.q_seq - q0));
-                        const int64_t end = std::min(kc + key_chunk, tile_key_end(d, x.key_lens, b, q0, n));
-                        float *dqr = x.dq + row0 * D;
-                        if (kc >= end) { // no key of this chunk is visible to the tile
-                            if (kc == 0) std::fill(dqr, dqr + n * D, 0.0f);
-                            continue;
-                        }
-                        const float *qr = x.q + row0 * D, *dor = x.dout + row0 * D, *outr = x.out + row0 * D;
-                        pack_transposed(K, qt, qr, D, n, d.scale * log2e);
-                        pack_transposed(K, dot, dor, D, n, 1.0f);
-                        std::fill(dqt, dqt + D * lanes, 0.0f);
-                        for (int c = 0; c < lanes; ++c) {
-                            float acc = 0.0f;
-                            if (c < n)
-                                for (int64_t e = 0; e < D; ++e) acc += dor[c * D + e] * outr[c * D + e];
-                            dvec[c] = acc;                                         // D = rowsum(dout * out)
-                            lse2[c] = c < n ? x.lse[row0 + c] * log2e : INFINITY; // padding: p = 0
-                        }
-                        for (int64_t k0 = kc; k0 < end; k0 += key_block) {
-                            const int rows = static_cast<int>(std::min<int64_t>(key_block, end - k0));
-                            K.scores(p, kh + k0 * D, D, rows, qt, static_cast<int>(D), k0,
-                                     causal_mask(d, q0, k0, rows), nullptr);
-                            K.exp2_rows(p, rows, lse2, nullptr); // p = softmax, recomputed
-                            K.scores(dp, vh + k0 * D, D, rows, dot, static_cast<int>(D), k0, -1, nullptr); // dp'
-                            const float *pkept = p;
-                            if (d.dropout > 0.0f) { // pd = p' = dropout(p); dp = dropout(dp')
-                                std::memcpy(pd, p, sizeof(float) * rows * lanes);
-                                apply_dropout(d, pd, rows, n, row0, k0);
-                                apply_dropout(d, dp, rows, n, row0, k0);
-                                pkept = pd;
-                            }
-                            K.accum_rows(dvh + k0 * D, D, rows, pkept, n, dor, D, static_cast<int>(D));
-                            K.softmax_grad(dp, p, rows, dvec); // dp = ds
-                            K.accum_rows(dkh + k0 * D, D, rows, dp, n, qr, D, static_cast<int>(D));
-                            K.accum_t(dqt, static_cast<int>(D), kh + k0 * D, D, rows, dp, nullptr);
-                        }
-                        if (kc == 0) { // dq = scale dqt^T, summed over the chunks
-                            K.transpose(dqr, D, dqt, lanes, n, static_cast<int>(D), nullptr, d.scale);
-                        } else {
-                            K.transpose(dot, D, dqt, lanes, n, static_cast<int>(D), nullptr, d.scale); // dot: free now
-                            for (int64_t e = 0; e < n * D; ++e) dqr[e] += dot[e];
-                        }
+            std::fill(dkh + kc * D, dkh + rows_end * D, 0.0f);
+            std::fill(dvh + kc * D, dvh + rows_end * D, 0.0f);
+            for (int64_t h = (bkv % d.kv_heads) * group; h < (bkv % d.kv_heads + 1) * group; ++h)
+                for (int64_t tile = per_head - 1; tile >= 0; --tile) { // the diagonal's tiles first
+                    const int64_t q0 = tile * lanes, row0 = (b * d.q_heads + h) * d.q_seq + q0;
+                    const int n = static_cast<int>(std::min<int64_t>(lanes, d.q_seq - q0));
+                    const int64_t end = std::min(rows_end, tile_key_end(d, x.key_lens, b, q0, n));
+                    if (kc >= end) continue; // no key of this chunk is visible to the tile
+                    const float *qr = x.q + row0 * D, *dor = x.dout + row0 * D, *outr = x.out + row0 * D;
+                    float *dqr = x.dq + row0 * D;
+                    pack_transposed(K, qt, qr, D, n, d.scale * log2e);
+                    pack_transposed(K, dot, dor, D, n, 1.0f);
+                    std::fill(dqt, dqt + D * lanes, 0.0f);
+                    for (int c2 = 0; c2 < lanes; ++c2) {
+                        float acc = 0.0f;
+                        if (c2 < n)
+                            for (int64_t e = 0; e < D; ++e) acc += dor[c2 * D + e] * outr[c2 * D + e];
+                        dvec[c2] = acc;                                          // D = rowsum(dout * out)
+                        lse2[c2] = c2 < n ? x.lse[row0 + c2] * log2e : INFINITY; // padding: p = 0
                     }
-            for (int64_t e = 0; e < d.kv_seq * D; ++e) dkh[e] *= d.scale;
+                    for (int64_t k0 = kc; k0 < end; k0 += key_block) {
+                        const int rows = static_cast<int>(std::min<int64_t>(key_block, end - k0));
+                        K.scores(p, kh + k0 * D, D, rows, qt, static_cast<int>(D), k0,
+                                 causal_mask(d, q0, k0, rows), nullptr);
+                        K.exp2_rows(p, rows, lse2, nullptr); // p = softmax, recomputed
+                        K.scores(dp, vh + k0 * D, D, rows, dot, static_cast<int>(D), k0, -1, nullptr); // dp'
+                        const float *pkept = p;
+                        if (d.dropout > 0.0f) { // pd = p' = dropout(p); dp = dropout(dp')
+                            std::memcpy(pd, p, sizeof(float) * rows * lanes);
+                            apply_dropout(d, pd, rows, n, row0, k0);
+                            apply_dropout(d, dp, rows, n, row0, k0);
+                            pkept = pd;
+                        }
+                        K.accum_rows(dvh + k0 * D, D, rows, pkept, n, dor, D, static_cast<int>(D));
+                        K.softmax_grad(dp, p, rows, dvec); // dp = ds
+                        K.accum_rows(dkh + k0 * D, D, rows, dp, n, qr, D, static_cast<int>(D));
+                        K.accum_t(dqt, static_cast<int>(D), kh + k0 * D, D, rows, dp, nullptr);
+                    }
+                    std::atomic<int32_t> &tile_done = done[(b * d.q_heads + h) * per_head + tile];
+                    if (c == 0) { // dq = scale dqt^T, summed over the chunks in order
+                        K.transpose(dqr, D, dqt, lanes, n, static_cast<int>(D), nullptr, d.scale);
+                    } else {
+                        K.transpose(dot, D, dqt, lanes, n, static_cast<int>(D), nullptr, d.scale); // dot: free now
+                        wait_for(tile_done, static_cast<int32_t>(c));
+                        for (int64_t e = 0; e < n * D; ++e) dqr[e] += dot[e];
+                    }
+                    tile_done.store(static_cast<int32_t>(c + 1), std::memory_order_release);
+                }
+            for (int64_t e = kc * D; e < rows_end * D; ++e) dkh[e] *= d.scale;
         }
     }
 }

@@ -1,7 +1,8 @@
 // The AVX-512 attention kernels. Register blocking as in a GEMM microkernel: 24 zmm accumulators
-// (6 rows x 4 vectors of 16 lanes), fed by 4 vector loads and one broadcast per row per step, so the FMA units stay busy; exp2 is a degree-6 polynomial and
-// vscalefps, 16 lanes at a time. Compiled with AVX-512 flags only (dk_isa_sources): no inline
-// functions shared with other files (native/KERNELS.md).
+// (6 rows x 4 vectors of 16 lanes), fed by 4 vector loads and one broadcast per row per step, so
+// the FMA units stay busy; exp2 is vreduceps, a degree-6 polynomial and vscalefps, 16 lanes at a
+// time. Compiled with AVX-512 flags only (dk_isa_sources): no inline functions shared with other
+// files (native/KERNELS.md).
 #include "attention_kernels.h"
 
 #include <immintrin.h>
@@ -13,20 +14,21 @@ namespace dk::attention {
 
 namespace {
 
-// 2^x for x <= ~127; 2^-inf (and anything below -1000) is exactly 0.
+// 2^x for x <= 127, within 1.1 ulp (also for denormal results); 2^-inf and anything below -150
+// are exactly 0. vreduceps splits x = floor(x) + f with f in [0, 1] exactly (f = 1 when a tiny
+// negative x rounds up), a degree-6 polynomial fitted to 2^f for relative error on [0, 1] gives
+// 2^f in [1, 2], and vscalefps multiplies by 2^floor(x), which is 0 for -inf and huge negatives:
+// no clamping, 9 instructions with the subtraction of the row maximum.
 inline __m512 exp2_ps(__m512 x) {
-    x = _mm512_max_ps(x, _mm512_set1_ps(-1000.0f));
-    const __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    const __m512 f = _mm512_sub_ps(x, n); // [-0.5, 0.5]
-    // 2^f = e^(f ln 2), Taylor to degree 6: relative error < 1.3e-7 on [-0.5, 0.5].
-    __m512 p = _mm512_set1_ps(1.5403530e-4f);
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.3333558e-3f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.6181291e-3f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.5504109e-2f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.4022651e-1f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.9314718e-1f));
+    const __m512 f = _mm512_reduce_ps(x, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); // x - floor(x)
+    __m512 p = _mm512_set1_ps(2.1612289e-4f);
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.2468009e-3f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.6754357e-3f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.5485286e-2f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.4022931e-1f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.9314706e-1f));
     p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
-    return _mm512_scalef_ps(p, n);
+    return _mm512_scalef_ps(p, x); // p * 2^floor(x)
 }
 
 // ---- scores: s = a . bt for up to 8 rows of a at once ----------------------------------------
@@ -129,13 +131,16 @@ void softmax_grad(float *dp, const float *p, int rows, const float *dvec) {
 
 template <int R>
 void accum_t_rows(float *ot, const float *a, int64_t lda, int rows, const float *p, const float *scale) {
-    __m512 acc[R][nv], sc[nv];
-#pragma GCC unroll 4
-    for (int v = 0; v < nv; ++v) sc[v] = scale ? _mm512_loadu_ps(scale + 16 * v) : _mm512_set1_ps(1.0f);
+    __m512 acc[R][nv];
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
-        for (int v = 0; v < nv; ++v) acc[r][v] = _mm512_mul_ps(_mm512_loadu_ps(ot + r * lanes + 16 * v), sc[v]);
+        for (int v = 0; v < nv; ++v) acc[r][v] = _mm512_loadu_ps(ot + r * lanes + 16 * v);
+    if (scale)
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+            for (int v = 0; v < nv; ++v) acc[r][v] = _mm512_mul_ps(acc[r][v], _mm512_loadu_ps(scale + 16 * v));
     for (int j = 0; j < rows; ++j) {
         const float *pj = p + j * lanes;
         __m512 pv[nv];
