@@ -18,12 +18,7 @@ namespace {
 using dkt::conv_oh;
 using dkt::conv_ow;
 
-std::vector<float> random_vec(size_t n, std::mt19937 &rng) {
-    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-    std::vector<float> v(n);
-    for (float &x : v) x = dist(rng);
-    return v;
-}
+using dkt::random_vec;
 
 // max |a - b| / max(1, max |b|): the error relative to the tensor's scale.
 float scaled_diff(const std::vector<float> &a, const std::vector<float> &b) {

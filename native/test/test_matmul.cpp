@@ -31,12 +31,7 @@ std::vector<Shape> load_shapes() {
     return shapes;
 }
 
-std::vector<float> random_vec(size_t n, std::mt19937 &rng) {
-    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-    std::vector<float> v(n);
-    for (float &x : v) x = dist(rng);
-    return v;
-}
+using dkt::random_vec;
 
 // Runs one configuration on `backend` and compares with a double-precision product.
 void check_one(dk_backend backend, const Shape &s, bool ta, bool tb, float alpha, float beta, int64_t pad,

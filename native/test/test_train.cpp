@@ -12,12 +12,7 @@
 
 namespace {
 
-std::vector<float> random_vec(size_t n, std::mt19937 &rng) {
-    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-    std::vector<float> v(n);
-    for (float &x : v) x = dist(rng);
-    return v;
-}
+using dkt::random_vec;
 
 float max_rel_diff(const std::vector<float> &a, const std::vector<float> &b) {
     float worst = 0;

@@ -13,13 +13,6 @@
 
 namespace {
 
-std::vector<float> uniform(size_t n, float lo, float hi, std::mt19937 &rng) {
-    std::uniform_real_distribution<float> dist(lo, hi);
-    std::vector<float> v(n);
-    for (float &x : v) x = dist(rng);
-    return v;
-}
-
 // max |a - b| / (atol + |b|): relative where b is large, absolute near zero.
 double worst(const std::vector<float> &a, const std::vector<float> &b, double atol = 1.0) {
     double w = 0;
@@ -38,8 +31,8 @@ TEST(train_native_eltwise_matches_ref) {
         for (float range : {4.0f, 90.0f}) // 90: exp overflows in float unless the kernel avoids it
             for (int alg = DK_ELTWISE_RELU; alg <= DK_ELTWISE_RSQRT; ++alg) {
                 dk_eltwise_desc d{alg, n, alg == DK_ELTWISE_RSQRT ? 1e-3f : 0.1f};
-                auto x = alg == DK_ELTWISE_RSQRT ? uniform(n, 0.0f, range, rng) : uniform(n, -range, range, rng);
-                auto dy = uniform(n, -1, 1, rng);
+                auto x = alg == DK_ELTWISE_RSQRT ? dkt::random_vec(n, rng, 0.0f, range) : dkt::random_vec(n, rng, -range, range);
+                auto dy = dkt::random_vec(n, rng);
                 const std::string what = "alg " + std::to_string(alg) + " n " + std::to_string(n) + " range " +
                                          std::to_string(range);
                 std::vector<float> y0(n), y1(n, NAN);
@@ -67,8 +60,8 @@ TEST(train_native_batchnorm_matches_ref) {
             const std::string what = "n " + std::to_string(s.n) + " c " + std::to_string(s.c) + " sp " +
                                      std::to_string(s.sp) + " offset " + std::to_string(s.offset) +
                                      " training " + std::to_string(training);
-            auto x = uniform(total, s.offset - 2, s.offset + 2, rng), dy = uniform(total, -1, 1, rng);
-            auto gamma = uniform(s.c, 0.5f, 2, rng), beta = uniform(s.c, -1, 1, rng);
+            auto x = dkt::random_vec(total, rng, s.offset - 2, s.offset + 2), dy = dkt::random_vec(total, rng);
+            auto gamma = dkt::random_vec(s.c, rng, 0.5f, 2), beta = dkt::random_vec(s.c, rng);
             dk_batchnorm_desc d{s.n, s.c, s.sp, 1e-5f, 0.1f, training};
             std::vector<float> y[2], mean[2], invstd[2], rm[2], rv[2];
             const dk_backend backends[2] = {DK_BACKEND_REF, DK_BACKEND_NATIVE};
@@ -110,11 +103,11 @@ TEST(train_native_optimizer_matches_ref) {
         for (const Cfg &c : cfgs) {
             const std::string what = "alg " + std::to_string(c.alg) + " momentum " + std::to_string(c.momentum) +
                                      " wd " + std::to_string(c.wd) + " l1 " + std::to_string(c.l1) + " n " + std::to_string(n);
-            const auto p0 = uniform(n, -1, 1, rng);
+            const auto p0 = dkt::random_vec(n, rng);
             std::vector<float> p[2] = {p0, p0}, s1[2] = {std::vector<float>(n), std::vector<float>(n)},
                                s2[2] = {std::vector<float>(n), std::vector<float>(n)};
             for (int64_t step = 1; step <= 10; ++step) {
-                const auto g = uniform(n, -1, 1, rng);
+                const auto g = dkt::random_vec(n, rng);
                 dk_optim_desc d{c.alg, n, c.lr, c.momentum, c.nesterov, 0.9f, 0.999f, 1e-8f, c.wd, c.l1, step};
                 if (c.alg == DK_OPTIM_RMSPROP) d.beta2 = 0.99f;
                 const dk_backend backends[2] = {DK_BACKEND_REF, DK_BACKEND_NATIVE};
@@ -185,7 +178,7 @@ TEST(train_nd_ops_match_elementwise_loops) {
         strides_of(d.shape, c.rank, c.bcast_b, d.b_strides);
         int64_t bn = 1;
         for (int i = 0; i < c.rank; ++i) bn *= c.bcast_b[i] ? 1 : d.shape[i];
-        const auto a = uniform(std::max<int64_t>(n, 1), -1, 1, rng), b = uniform(std::max<int64_t>(bn, 1), -1, 1, rng);
+        const auto a = dkt::random_vec(std::max<int64_t>(n, 1), rng), b = dkt::random_vec(std::max<int64_t>(bn, 1), rng);
         for (int op = DK_BINARY_ADD; op <= DK_BINARY_MUL; ++op) {
             std::vector<float> out(std::max<int64_t>(n, 1), NAN), want(out);
             for_each_index(d, [&](const int64_t *idx) {
