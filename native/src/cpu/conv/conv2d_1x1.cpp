@@ -7,7 +7,7 @@
 //   backward weights  dW [oc, c] = sum_n dY_n X_n^T: per image accumulating (beta = 1) when the
 //                     images are large; small images (sp < 512) are regrouped into [channels, n sp]
 //                     first so that one GEMM with k = n sp runs instead of n GEMMs with a short k
-// Threads: inside each GEMM when it is large, else one (image, group) GEMM per thread.
+// Threads: one (image, group) GEMM per thread when there are enough of them, else inside each GEMM.
 #include "core/matmul.h"
 #include "core/train_ops.h"
 #include "core/workspace.h"
@@ -53,13 +53,15 @@ void gather(const Shape &s, const float *src, int64_t count, float *out) {
 
 bool strided(const Shape &s) { return s.sh != 1 || s.sw != 1; }
 
-// f(n, g, threads) for every image and group: in parallel, one GEMM per thread, when the GEMMs
-// are too small to be split (under 8 MFLOP); else one after the other on every thread.
+// f(n, g, threads) for every image and group: in parallel, one GEMM per thread, when there are at
+// least two per thread or the GEMMs are too small to be split (under 8 MFLOP); else one after the
+// other on every thread. Whole GEMMs per thread need no barrier: a threaded GEMM with a shared A
+// block waits at one per k block, which on a busy machine costs a scheduler time slice each.
 template <class F>
 void for_each_gemm(const Shape &s, double flops_each, F f) {
     const int threads = max_threads();
     const int64_t items = s.n * s.groups;
-    if (threads > 1 && items > 1 && flops_each < double(1 << 23)) {
+    if (threads > 1 && items > 1 && (items >= 2 * threads || flops_each < double(1 << 23))) {
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
         for (int64_t i = 0; i < items; ++i) f(i / s.groups, i % s.groups, 1);
     } else {

@@ -29,7 +29,6 @@
 #include "cpu/conv/conv_staging.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -69,14 +68,13 @@ void run_implicit_gemm(const ImplicitGemm &G) {
         const double work = double(ceil_div(G.rows, K.mr[i]) * K.mr[i]) * double(ceil_div(positions, 16 * K.v[i]) * 16 * K.v[i]);
         if (i == 0 || work < best * 0.97) best = work, cfg = i;
     }
-    if (const char *e = std::getenv("DK_CONV_CFG")) cfg = std::atoi(e); // TEMP experiment
     const int M = K.mr[cfg], V = K.v[cfg];
     const Strips strips = make_strips(G.out_h, G.out_w, st.wq, V);
     const int64_t panels = ceil_div(G.rows, M);
     // k block: the strip of every channel of the block (V vectors + the taps' halo in each used
     // phase) in about half of L1
     const int64_t per_channel = st.nph * (16 * V + G.taps->max_inphase + 16) * 4;
-    int64_t cb = std::max<int64_t>(1, std::min<int64_t>(G.kch, (std::getenv("DK_CONV_L1") ? std::atoi(std::getenv("DK_CONV_L1")) : 24 << 10) / per_channel));
+    int64_t cb = std::max<int64_t>(1, std::min<int64_t>(G.kch, (24 << 10) / per_channel));
     const int64_t kblocks = ceil_div(G.kch, cb);
     cb = ceil_div(G.kch, kblocks);
     // position block: cb channels of staged input for sb strips in about a third of L2
