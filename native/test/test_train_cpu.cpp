@@ -3,10 +3,14 @@
 // of every vector width, in-place calls, large values, and batch-norm statistics of data far
 // from zero (where E[x^2] - E[x]^2 would cancel). ctest also runs them with DK_ISA lowered.
 #include "check.h"
+#include "cpu/isa_clones.h"
+#include "cpu/vec_exp.h"
 #include "deepkern.h"
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
+#include <cstdio>
 #include <random>
 #include <string>
 #include <vector>
@@ -210,5 +214,143 @@ TEST(train_nd_ops_match_elementwise_loops) {
         for (int64_t i = 0; i < bn; ++i)
             CHECK_MSG(std::fabs(out[i] - (0.5 * sum[i] + 2.0 * b[i])) < 1e-5 * (1 + std::fabs(sum[i])),
                       "reduce at " + std::to_string(i) + " rank " + std::to_string(c.rank));
+    }
+}
+
+// vec_expf (cpu/vec_exp.h) compiled for every ISA of this CPU through the same clones the kernels
+// use, against the double exp: at most 1.5 ulp (0.99 measured) wherever the result is a normal
+// float, 0 below -87, +inf above 88.72, NaN for NaN.
+namespace {
+DK_CLONE_BODY void exp_all_body(float *y, const float *x, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) y[i] = dk::vec_expf(x[i]);
+}
+DK_ISA_VARIANTS(void, exp_all, (float *y, const float *x, int64_t n), (y, x, n))
+} // namespace
+
+TEST(vec_expf_accuracy) {
+    std::vector<float> xs = {-INFINITY, -1e30f, -88.0f, -87.0001f, -87.0f, -86.99f, -1.0f, -1e-30f, -0.0f, 0.0f,
+                             1e-30f, 0.34657359f, -0.34657359f, 1.0f, 88.0f, 88.72f, 88.73f, 1e30f, INFINITY, NAN};
+    for (int i = 0; i <= (1 << 20); ++i) xs.push_back(-87.0f + 175.72f * static_cast<float>(i) / (1 << 20));
+    const int64_t n = static_cast<int64_t>(xs.size());
+    const std::string features = dk_cpu_features();
+    struct Clone { const char *name; void (*fn)(float *, const float *, int64_t); bool here; };
+    const Clone clones[] = {{"avx512", exp_all_avx512, std::string(dk_cpu_isa()) == "avx512"},
+                            {"avx2", exp_all_avx2, features.find("avx2") != std::string::npos &&
+                                                       features.find("fma") != std::string::npos},
+                            {"generic", exp_all_generic, true}};
+    for (const Clone &c : clones) {
+        if (!c.here) {
+            std::printf("skipped %s: not on this CPU\n", c.name);
+            continue;
+        }
+        std::vector<float> y(n);
+        c.fn(y.data(), xs.data(), n);
+        double worst_ulp = 0;
+        float at = 0;
+        for (int64_t i = 0; i < n; ++i) {
+            const float x = xs[i];
+            if (std::isnan(x)) { CHECK_MSG(std::isnan(y[i]), std::string(c.name) + ": exp(NaN) is not NaN"); continue; }
+            if (x < -87.0f) { CHECK_MSG(y[i] == 0.0f, std::string(c.name) + ": exp(" + std::to_string(x) + ") != 0"); continue; }
+            const double want = std::exp(static_cast<double>(x));
+            if (want > FLT_MAX) { CHECK_MSG(std::isinf(y[i]) && y[i] > 0, std::string(c.name) + ": no overflow to inf"); continue; }
+            const double ulp = std::ldexp(1.0, std::ilogb(want) - 23);
+            const double e = std::fabs(y[i] - want) / ulp;
+            if (!(e <= worst_ulp)) worst_ulp = e, at = x;
+        }
+        std::printf("%s: vec_expf worst error %.3f ulp at x = %.9g\n", c.name, worst_ulp, at);
+        CHECK_MSG(worst_ulp <= 1.5, std::string(c.name) + ": " + std::to_string(worst_ulp) + " ulp at " + std::to_string(at));
+    }
+}
+
+// Softmax, log-softmax (forward and backward, in place too) and the fused cross-entropy with
+// and without label smoothing on the native kernels against the double reference: rows of 1
+// and of every tail of the vector widths, rows longer than a summation block, enough rows to
+// split between threads, and logits spread over +-1e4 (where a float exp of x - max underflows).
+TEST(train_native_softmax_xent_match_ref) {
+    std::mt19937 rng(41);
+    struct S { int64_t rows, cols; float range; };
+    for (const S &s : {S{1, 1, 1}, S{3, 7, 1}, S{64, 10, 8}, S{2, 33, 1}, S{5, 1000, 20}, S{2, 5000, 1e4f},
+                       S{257, 100, 30}, S{3, 70001, 5}})
+        for (int log = 0; log <= 1; ++log) {
+            const int64_t n = s.rows * s.cols;
+            const std::string what = std::to_string(s.rows) + "x" + std::to_string(s.cols) + " range " +
+                                     std::to_string(s.range) + (log ? " log" : "");
+            const auto x = dkt::random_vec(n, rng, -s.range, s.range), dy = dkt::random_vec(n, rng);
+            dk_softmax_desc d{s.rows, s.cols, log};
+            std::vector<float> y0(n), y1(n, NAN), in_place = x;
+            CHECK(dk_softmax_forward(DK_BACKEND_REF, &d, y0.data(), n, x.data(), n) == DK_OK);
+            CHECK(dk_softmax_forward(DK_BACKEND_NATIVE, &d, y1.data(), n, x.data(), n) == DK_OK);
+            // log-softmax values reach -2e4: relative to their size; probabilities: absolute 1e-6 near 0
+            CHECK_MSG(worst(y1, y0, log ? 1.0 : 1e-6) < 4e-6, "forward " + what + ": " + std::to_string(worst(y1, y0, log ? 1.0 : 1e-6)));
+            CHECK(dk_softmax_forward(DK_BACKEND_NATIVE, &d, in_place.data(), n, in_place.data(), n) == DK_OK);
+            CHECK_MSG(in_place == y1, "in-place forward " + what);
+            std::vector<float> dx0(n), dx1(n, NAN);
+            CHECK(dk_softmax_backward(DK_BACKEND_REF, &d, dx0.data(), n, dy.data(), n, y0.data(), n) == DK_OK);
+            CHECK(dk_softmax_backward(DK_BACKEND_NATIVE, &d, dx1.data(), n, dy.data(), n, y0.data(), n) == DK_OK);
+            // dx = y (dy - s) cancels where dy ~ s: compare absolutely at the scale of dy (1); the
+            // log-softmax's dx = dy - exp(y) sum(dy) has |sum(dy)| ~ sqrt(cols)
+            const double bound = log ? 1e-6 * std::sqrt(static_cast<double>(s.cols)) : 1e-6;
+            CHECK_MSG(worst(dx1, dx0) < bound, "backward " + what + ": " + std::to_string(worst(dx1, dx0)));
+        }
+    for (const S &s : {S{1, 1, 1}, S{64, 10, 8}, S{3, 33, 1e4f}, S{300, 100, 5}, S{2, 50000, 3}})
+        for (float smoothing : {0.0f, 0.1f}) {
+            const int64_t n = s.rows * s.cols;
+            const std::string what = std::to_string(s.rows) + "x" + std::to_string(s.cols) + " smoothing " + std::to_string(smoothing);
+            const auto x = dkt::random_vec(n, rng, -s.range, s.range);
+            std::vector<float> labels(s.rows);
+            for (auto &l : labels) l = static_cast<float>(rng() % s.cols);
+            dk_xent_desc d{s.rows, s.cols, smoothing};
+            std::vector<float> loss[2] = {{NAN}, {NAN}}, p[2] = {std::vector<float>(n), std::vector<float>(n, NAN)},
+                               g[2] = {std::vector<float>(n), std::vector<float>(n, NAN)};
+            const dk_backend backends[2] = {DK_BACKEND_REF, DK_BACKEND_NATIVE};
+            for (int b = 0; b < 2; ++b) {
+                CHECK(dk_softmax_xent_forward(backends[b], &d, loss[b].data(), 1, p[b].data(), n, x.data(), n, labels.data(),
+                                              s.rows) == DK_OK);
+                CHECK(dk_softmax_xent_backward(backends[b], &d, 0.7f, g[b].data(), n, p[0].data(), n, labels.data(), s.rows) ==
+                      DK_OK);
+            }
+            CHECK_MSG(worst(loss[1], loss[0]) < 1e-6, "loss " + what + ": " + std::to_string(loss[1][0]) + " vs " + std::to_string(loss[0][0]));
+            CHECK_MSG(worst(p[1], p[0], 1e-6) < 4e-6, "probs " + what);
+            CHECK_MSG(worst(g[1], g[0], 0.7 / s.rows) < 1e-6, "dlogits " + what); // relative to dloss / n
+        }
+}
+
+// Layer norm forward and backward on the native kernel against the double reference, on rows of
+// 1, tails, long rows, data far from zero, and enough rows to split into blocks and threads;
+// dgamma/dbeta give the same bits on 1 and 2 threads.
+TEST(train_native_layernorm_matches_ref) {
+    std::mt19937 rng(43);
+    struct S { int64_t rows, cols; float offset; };
+    for (const S &s : {S{1, 1, 0}, S{3, 7, 0}, S{2, 33, 0}, S{17, 64, 0}, S{4, 1000, 1000.0f}, S{200, 768, 0},
+                       S{2, 5000, -50.0f}, S{0, 8, 0}, S{3, 0, 0}}) {
+        const int64_t n = s.rows * s.cols;
+        const std::string what = std::to_string(s.rows) + "x" + std::to_string(s.cols) + " offset " + std::to_string(s.offset);
+        const auto x = dkt::random_vec(n, rng, s.offset - 2, s.offset + 2), dy = dkt::random_vec(n, rng);
+        const auto gamma = dkt::random_vec(s.cols, rng, 0.5f, 2), beta = dkt::random_vec(s.cols, rng);
+        dk_layernorm_desc d{s.rows, s.cols, 1e-5f};
+        std::vector<float> y[2], mean[2], invstd[2], dx[2], dg[2], db[2];
+        const dk_backend backends[2] = {DK_BACKEND_REF, DK_BACKEND_NATIVE};
+        for (int b = 0; b < 2; ++b) {
+            y[b].assign(n, NAN), mean[b].assign(s.rows, NAN), invstd[b].assign(s.rows, NAN);
+            dx[b].assign(n, NAN), dg[b].assign(s.cols, NAN), db[b].assign(s.cols, NAN);
+            CHECK(dk_layernorm_forward(backends[b], &d, y[b].data(), n, mean[b].data(), s.rows, invstd[b].data(), s.rows,
+                                       x.data(), n, gamma.data(), s.cols, beta.data(), s.cols) == DK_OK);
+            CHECK(dk_layernorm_backward(backends[b], &d, dx[b].data(), n, dg[b].data(), s.cols, db[b].data(), s.cols,
+                                        dy.data(), n, x.data(), n, gamma.data(), s.cols, mean[0].data(), s.rows,
+                                        invstd[0].data(), s.rows) == DK_OK);
+        }
+        const double scale = std::sqrt(static_cast<double>(std::max<int64_t>(s.rows, 1)));
+        CHECK_MSG(worst(y[1], y[0]) < 2e-5, "forward y, " + what + ": " + std::to_string(worst(y[1], y[0])));
+        CHECK_MSG(worst(mean[1], mean[0]) < 1e-6 && worst(invstd[1], invstd[0]) < 1e-5, "saved statistics, " + what);
+        CHECK_MSG(worst(dx[1], dx[0]) < 5e-5, "backward dx, " + what + ": " + std::to_string(worst(dx[1], dx[0])));
+        CHECK_MSG(worst(dg[1], dg[0], scale) < 1e-5 && worst(db[1], db[0], scale) < 1e-5, "dgamma/dbeta, " + what);
+        // the same bits on one thread as on two
+        std::vector<float> dg1(s.cols, NAN), db1(s.cols, NAN), dx1(n, NAN);
+        const int32_t threads = dk_get_num_threads();
+        CHECK(dk_set_num_threads(1) == DK_OK);
+        CHECK(dk_layernorm_backward(DK_BACKEND_NATIVE, &d, dx1.data(), n, dg1.data(), s.cols, db1.data(), s.cols, dy.data(), n,
+                                    x.data(), n, gamma.data(), s.cols, mean[0].data(), s.rows, invstd[0].data(), s.rows) == DK_OK);
+        CHECK(dk_set_num_threads(threads) == DK_OK);
+        CHECK_MSG(dg1 == dg[1] && db1 == db[1] && dx1 == dx[1], "thread count changes the bits, " + what);
     }
 }

@@ -129,6 +129,9 @@ DK_DECLARE_IMPLS(EmbeddingImpl, embedding_forward_ref_impl, embedding_backward_r
 DK_DECLARE_IMPLS(OptimImpl, optimizer_ref_impl, optimizer_cpu_impl, optimizer_cuda_impl) // cpu/optim
 DK_DECLARE_IMPLS(EltwiseImpl, eltwise_forward_cpu_impl, eltwise_backward_cpu_impl)         // cpu/eltwise
 DK_DECLARE_IMPLS(BatchnormImpl, batchnorm_forward_cpu_impl, batchnorm_backward_cpu_impl)   // cpu/norm
+DK_DECLARE_IMPLS(LayernormImpl, layernorm_forward_cpu_impl, layernorm_backward_cpu_impl)   // cpu/norm
+DK_DECLARE_IMPLS(SoftmaxImpl, softmax_forward_cpu_impl, softmax_backward_cpu_impl)         // cpu/softmax
+DK_DECLARE_IMPLS(XentImpl, xent_forward_cpu_impl, xent_backward_cpu_impl)                  // cpu/softmax
 #ifdef DK_HAVE_ONEDNN
 DK_DECLARE_IMPLS(EltwiseImpl, eltwise_forward_onednn_impl, eltwise_backward_onednn_impl)
 DK_DECLARE_IMPLS(SoftmaxImpl, softmax_forward_onednn_impl, softmax_backward_onednn_impl)
@@ -181,10 +184,16 @@ DK_OP_LIST(binary_impls, BinaryImpl, binary_ref_impl, binary_cuda_impl, (), ())
 DK_OP_LIST(reduce_impls, ReduceImpl, reduce_ref_impl, reduce_cuda_impl, (), ())
 DK_OP_LIST(copy_impls, CopyImpl, copy_ref_impl, copy_cuda_impl, (), ())
 DK_OP_LIST(dropout_impls, DropoutImpl, dropout_ref_impl, dropout_cuda_impl, (), ())
-DK_OP_LIST(xent_forward_impls, XentImpl, xent_forward_ref_impl, xent_forward_cuda_impl, (), ())
-DK_OP_LIST(xent_backward_impls, XentImpl, xent_backward_ref_impl, xent_backward_cuda_impl, (), ())
-DK_OP_LIST(layernorm_forward_impls, LayernormImpl, layernorm_forward_ref_impl, layernorm_forward_cuda_impl, (), ())
-DK_OP_LIST(layernorm_backward_impls, LayernormImpl, layernorm_backward_ref_impl, layernorm_backward_cuda_impl, (), ())
+// oneDNN has no fused softmax cross-entropy, and its layer norm primitive is not wired: both CPU
+// backends use cpu/softmax and cpu/norm.
+DK_OP_LIST(xent_forward_impls, XentImpl, xent_forward_ref_impl, xent_forward_cuda_impl, (&xent_forward_cpu_impl,),
+           (&xent_forward_cpu_impl,))
+DK_OP_LIST(xent_backward_impls, XentImpl, xent_backward_ref_impl, xent_backward_cuda_impl, (&xent_backward_cpu_impl,),
+           (&xent_backward_cpu_impl,))
+DK_OP_LIST(layernorm_forward_impls, LayernormImpl, layernorm_forward_ref_impl, layernorm_forward_cuda_impl,
+           (&layernorm_forward_cpu_impl,), (&layernorm_forward_cpu_impl,))
+DK_OP_LIST(layernorm_backward_impls, LayernormImpl, layernorm_backward_ref_impl, layernorm_backward_cuda_impl,
+           (&layernorm_backward_cpu_impl,), (&layernorm_backward_cpu_impl,))
 DK_OP_LIST(embedding_forward_impls, EmbeddingImpl, embedding_forward_ref_impl, embedding_forward_cuda_impl, (), ())
 DK_OP_LIST(embedding_backward_impls, EmbeddingImpl, embedding_backward_ref_impl, embedding_backward_cuda_impl, (),
            ())
@@ -195,10 +204,10 @@ DK_OP_LIST(eltwise_forward_impls, EltwiseImpl, eltwise_forward_ref_impl, eltwise
            (&eltwise_forward_cpu_impl,), (DK_ONEDNN(eltwise_forward_onednn_impl)))
 DK_OP_LIST(eltwise_backward_impls, EltwiseImpl, eltwise_backward_ref_impl, eltwise_backward_cuda_impl,
            (&eltwise_backward_cpu_impl,), (DK_ONEDNN(eltwise_backward_onednn_impl)))
-DK_OP_LIST(softmax_forward_impls, SoftmaxImpl, softmax_forward_ref_impl, softmax_forward_cuda_impl, (),
-           (DK_ONEDNN(softmax_forward_onednn_impl)))
-DK_OP_LIST(softmax_backward_impls, SoftmaxImpl, softmax_backward_ref_impl, softmax_backward_cuda_impl, (),
-           (DK_ONEDNN(softmax_backward_onednn_impl)))
+DK_OP_LIST(softmax_forward_impls, SoftmaxImpl, softmax_forward_ref_impl, softmax_forward_cuda_impl,
+           (&softmax_forward_cpu_impl,), (DK_ONEDNN(softmax_forward_onednn_impl)))
+DK_OP_LIST(softmax_backward_impls, SoftmaxImpl, softmax_backward_ref_impl, softmax_backward_cuda_impl,
+           (&softmax_backward_cpu_impl,), (DK_ONEDNN(softmax_backward_onednn_impl)))
 DK_OP_LIST(batchnorm_forward_impls, BatchnormImpl, batchnorm_forward_ref_impl, batchnorm_forward_cuda_impl,
            (&batchnorm_forward_cpu_impl,), (DK_ONEDNN(batchnorm_forward_onednn_impl)))
 DK_OP_LIST(batchnorm_backward_impls, BatchnormImpl, batchnorm_backward_ref_impl, batchnorm_backward_cuda_impl,

@@ -7,6 +7,7 @@
 // precision when the data sit far from zero. Channels are split between the threads.
 #include "core/train_ops.h"
 #include "cpu/isa_clones.h"
+#include "cpu/norm/float_pair.h"
 
 #include <cmath>
 
@@ -26,17 +27,12 @@ DK_CLONE_BODY void row_moments_body(const float *x, int64_t n, float k, double *
     *s += a;
     *s2 += a2;
 }
-// A double as hi + lo floats.
-struct Split {
-    float hi, lo;
-    explicit Split(double v) : hi(static_cast<float>(v)), lo(static_cast<float>(v - static_cast<float>(v))) {}
-};
 // y = (x - mean) scale + beta over one row.
-DK_CLONE_BODY void row_normalize_body(float *y, const float *x, int64_t n, Split mean, float scale, float beta) {
+DK_CLONE_BODY void row_normalize_body(float *y, const float *x, int64_t n, FloatPair mean, float scale, float beta) {
     for (int64_t i = 0; i < n; ++i) y[i] = ((x[i] - mean.hi) - mean.lo) * scale + beta;
 }
 // sdy += sum(dy), sdyxm += sum(dy (x - mean)) over one row.
-DK_CLONE_BODY void row_grad_sums_body(const float *dy, const float *x, int64_t n, Split mean, double *sdy,
+DK_CLONE_BODY void row_grad_sums_body(const float *dy, const float *x, int64_t n, FloatPair mean, double *sdy,
                                       double *sdyxm) {
     float a = 0, b = 0;
 #pragma omp simd reduction(+ : a, b)
@@ -48,16 +44,16 @@ DK_CLONE_BODY void row_grad_sums_body(const float *dy, const float *x, int64_t n
     *sdyxm += b;
 }
 // dx = a dy + b (x - mean) + c over one row.
-DK_CLONE_BODY void row_grad_body(float *dx, const float *dy, const float *x, int64_t n, Split mean, float a, float b,
+DK_CLONE_BODY void row_grad_body(float *dx, const float *dy, const float *x, int64_t n, FloatPair mean, float a, float b,
                                  float c) {
     for (int64_t i = 0; i < n; ++i) dx[i] = a * dy[i] + b * ((x[i] - mean.hi) - mean.lo) + c;
 }
 DK_ISA_CLONES(row_moments, (const float *x, int64_t n, float k, double *s, double *s2), (x, n, k, s, s2))
-DK_ISA_CLONES(row_normalize, (float *y, const float *x, int64_t n, Split mean, float scale, float beta),
+DK_ISA_CLONES(row_normalize, (float *y, const float *x, int64_t n, FloatPair mean, float scale, float beta),
               (y, x, n, mean, scale, beta))
-DK_ISA_CLONES(row_grad_sums, (const float *dy, const float *x, int64_t n, Split mean, double *sdy, double *sdyxm),
+DK_ISA_CLONES(row_grad_sums, (const float *dy, const float *x, int64_t n, FloatPair mean, double *sdy, double *sdyxm),
               (dy, x, n, mean, sdy, sdyxm))
-DK_ISA_CLONES(row_grad, (float *dx, const float *dy, const float *x, int64_t n, Split mean, float a, float b, float c),
+DK_ISA_CLONES(row_grad, (float *dx, const float *dy, const float *x, int64_t n, FloatPair mean, float a, float b, float c),
               (dx, dy, x, n, mean, a, b, c))
 
 void batchnorm_forward_cpu(const BatchnormArgs &a) {
@@ -85,7 +81,7 @@ void batchnorm_forward_cpu(const BatchnormArgs &a) {
         }
         const float scale = static_cast<float>(p.gamma[c] * invstd);
         for (int64_t i = 0; i < d.n; ++i)
-            row_normalize(p.y + (i * d.c + c) * d.spatial, row(p.x, i, c), d.spatial, Split(mean), scale, p.beta[c]);
+            row_normalize(p.y + (i * d.c + c) * d.spatial, row(p.x, i, c), d.spatial, FloatPair(mean), scale, p.beta[c]);
     }
 }
 
@@ -101,7 +97,7 @@ void batchnorm_backward_cpu(const BatchnormArgs &a) {
         double sdy = 0, sdyxm = 0; // sum(dy), sum(dy (x - mean))
         for (int64_t i = 0; i < d.n; ++i) {
             const int64_t o = (i * d.c + c) * d.spatial;
-            row_grad_sums(p.dy + o, p.x + o, d.spatial, Split(mean), &sdy, &sdyxm);
+            row_grad_sums(p.dy + o, p.x + o, d.spatial, FloatPair(mean), &sdy, &sdyxm);
         }
         const double sdyx = sdyxm * invstd; // sum(dy xhat)
         p.dbeta[c] = static_cast<float>(sdy);
@@ -111,7 +107,7 @@ void batchnorm_backward_cpu(const BatchnormArgs &a) {
                     cc = static_cast<float>(-k * sdy);
         for (int64_t i = 0; i < d.n; ++i) {
             const int64_t o = (i * d.c + c) * d.spatial;
-            row_grad(p.dx + o, p.dy + o, p.x + o, d.spatial, Split(mean), ca, cb, cc);
+            row_grad(p.dx + o, p.dy + o, p.x + o, d.spatial, FloatPair(mean), ca, cb, cc);
         }
     }
 }
