@@ -1,145 +1,13 @@
 // The implementation registry: per operation and backend, an ordered list; the first
 // implementation that supports a descriptor runs, and the reference catches the rest.
 // Adding an implementation is one file plus one line here.
+#include "attention.h"
 #include "backend.h"
 #include "error.h"
 #include "matmul.h"
-
-namespace dk {
-
-extern const MatmulImpl matmul_ref;
-extern const MatmulImpl matmul_gemm; // cpu/gemm/sgemm.cpp
-#ifdef DK_HAVE_ONEDNN
-extern const MatmulImpl matmul_onednn;
-#endif
-extern const MatmulImpl matmul_cuda;
-
-const std::vector<const MatmulImpl *> &matmul_impls(dk_backend backend) {
-    static const std::vector<const MatmulImpl *> native = {&matmul_gemm, &matmul_ref};
-#ifdef DK_HAVE_ONEDNN
-    static const std::vector<const MatmulImpl *> onednn = {&matmul_onednn, &matmul_ref};
-#endif
-    static const std::vector<const MatmulImpl *> cuda = {&matmul_cuda};
-    static const std::vector<const MatmulImpl *> ref = {&matmul_ref};
-    require_backend(backend);
-    switch (backend) {
-#ifdef DK_HAVE_ONEDNN
-    case DK_BACKEND_ONEDNN: return onednn;
-#endif
-    case DK_BACKEND_NATIVE: return native;
-    case DK_BACKEND_CUDA: return cuda;
-    case DK_BACKEND_REF: return ref;
-    default: fail(DK_UNSUPPORTED, format("matmul has no implementation on backend %d", backend));
-    }
-}
-
-extern const MatmulBatchedImpl matmul_batched_ref;
-extern const MatmulBatchedImpl matmul_batched_gemm; // cpu/gemm/sgemm.cpp
-#ifdef DK_HAVE_ONEDNN
-extern const MatmulBatchedImpl matmul_batched_onednn;
-#endif
-extern const MatmulBatchedImpl matmul_batched_cuda; // cuda_ops.cpp
-
-const std::vector<const MatmulBatchedImpl *> &matmul_batched_impls(dk_backend backend) {
-    static const std::vector<const MatmulBatchedImpl *> native = {&matmul_batched_gemm, &matmul_batched_ref};
-#ifdef DK_HAVE_ONEDNN
-    static const std::vector<const MatmulBatchedImpl *> onednn = {&matmul_batched_onednn, &matmul_batched_ref};
-#endif
-    static const std::vector<const MatmulBatchedImpl *> cuda = {&matmul_batched_cuda};
-    static const std::vector<const MatmulBatchedImpl *> ref = {&matmul_batched_ref};
-    require_backend(backend);
-    switch (backend) {
-#ifdef DK_HAVE_ONEDNN
-    case DK_BACKEND_ONEDNN: return onednn;
-#endif
-    case DK_BACKEND_NATIVE: return native;
-    case DK_BACKEND_CUDA: return cuda;
-    case DK_BACKEND_REF: return ref;
-    default: fail(DK_UNSUPPORTED, format("batched matmul has no implementation on backend %d", backend));
-    }
-}
-
-} // namespace dk
-
-// ---- attention ----------------------------------------------------------------------------------
-#include "attention.h"
-
-namespace dk {
-
-extern const AttentionImpl attention_ref;
-extern const AttentionImpl attention_cpu;
-#ifdef DK_HAVE_ONEDNN
-extern const AttentionImpl attention_onednn;
-#endif
-extern const AttentionImpl attention_cuda; // cuda_ops.cpp
-
-const std::vector<const AttentionImpl *> &attention_impls(dk_backend backend) {
-    static const std::vector<const AttentionImpl *> native = {&attention_cpu, &attention_ref};
-#ifdef DK_HAVE_ONEDNN
-    static const std::vector<const AttentionImpl *> onednn = {&attention_onednn, &attention_ref};
-#endif
-    static const std::vector<const AttentionImpl *> cuda = {&attention_cuda};
-    static const std::vector<const AttentionImpl *> ref = {&attention_ref};
-    require_backend(backend);
-    switch (backend) {
-#ifdef DK_HAVE_ONEDNN
-    case DK_BACKEND_ONEDNN: return onednn;
-#endif
-    case DK_BACKEND_NATIVE: return native;
-    case DK_BACKEND_CUDA: return cuda;
-    case DK_BACKEND_REF: return ref;
-    default: fail(DK_UNSUPPORTED, format("attention has no implementation on backend %d", backend));
-    }
-}
-
-} // namespace dk
-
-// ---- training ops (issue 6) ----------------------------------------------------------------------
-// The CPU backends share these lists: the reference catches everything, and faster kernels go in
-// front of it (conv2d as im2col + the backend's own matmul). The cuda backend has its own
-// implementation of each (cuda_ops.cpp: device pointers forwarded to libdeepkern_cuda) and no
-// fallback: the reference cannot read device memory.
 #include "train_ops.h"
 
 namespace dk {
-
-// One op's lists: reference, CPU (native and onednn) and cuda. Declared with DK_OP_LIST below.
-#define DK_DECLARE_IMPLS(Impl, ...) extern const Impl __VA_ARGS__;
-DK_DECLARE_IMPLS(BinaryImpl, binary_ref_impl, binary_cuda_impl)
-DK_DECLARE_IMPLS(ReduceImpl, reduce_ref_impl, reduce_cuda_impl)
-DK_DECLARE_IMPLS(CopyImpl, copy_ref_impl, copy_cuda_impl)
-DK_DECLARE_IMPLS(EltwiseImpl, eltwise_forward_ref_impl, eltwise_backward_ref_impl, eltwise_forward_cuda_impl,
-                 eltwise_backward_cuda_impl)
-DK_DECLARE_IMPLS(DropoutImpl, dropout_ref_impl, dropout_cuda_impl)
-DK_DECLARE_IMPLS(SoftmaxImpl, softmax_forward_ref_impl, softmax_backward_ref_impl, softmax_forward_cuda_impl,
-                 softmax_backward_cuda_impl)
-DK_DECLARE_IMPLS(XentImpl, xent_forward_ref_impl, xent_backward_ref_impl, xent_forward_cuda_impl,
-                 xent_backward_cuda_impl)
-DK_DECLARE_IMPLS(BatchnormImpl, batchnorm_forward_ref_impl, batchnorm_backward_ref_impl, batchnorm_forward_cuda_impl,
-                 batchnorm_backward_cuda_impl)
-DK_DECLARE_IMPLS(LayernormImpl, layernorm_forward_ref_impl, layernorm_backward_ref_impl, layernorm_forward_cuda_impl,
-                 layernorm_backward_cuda_impl)
-DK_DECLARE_IMPLS(Pool2dImpl, pool2d_forward_ref_impl, pool2d_backward_ref_impl, pool2d_forward_cuda_impl,
-                 pool2d_backward_cuda_impl)
-DK_DECLARE_IMPLS(Conv2dImpl, conv2d_ref_impl, conv2d_im2col_impl, conv2d_cuda_impl)
-DK_DECLARE_IMPLS(Conv2dImpl, conv2d_direct_impl, conv2d_1x1_impl, conv2d_depthwise_impl)    // cpu/conv
-DK_DECLARE_IMPLS(Pool2dImpl, pool2d_forward_cpu_impl, pool2d_backward_cpu_impl)            // cpu/pool
-DK_DECLARE_IMPLS(EmbeddingImpl, embedding_forward_ref_impl, embedding_backward_ref_impl, embedding_forward_cuda_impl,
-                 embedding_backward_cuda_impl)
-DK_DECLARE_IMPLS(OptimImpl, optimizer_ref_impl, optimizer_cpu_impl, optimizer_cuda_impl) // cpu/optim
-DK_DECLARE_IMPLS(EltwiseImpl, eltwise_forward_cpu_impl, eltwise_backward_cpu_impl)         // cpu/eltwise
-DK_DECLARE_IMPLS(BatchnormImpl, batchnorm_forward_cpu_impl, batchnorm_backward_cpu_impl)   // cpu/norm
-DK_DECLARE_IMPLS(LayernormImpl, layernorm_forward_cpu_impl, layernorm_backward_cpu_impl)   // cpu/norm
-DK_DECLARE_IMPLS(SoftmaxImpl, softmax_forward_cpu_impl, softmax_backward_cpu_impl)         // cpu/softmax
-DK_DECLARE_IMPLS(XentImpl, xent_forward_cpu_impl, xent_backward_cpu_impl)                  // cpu/softmax
-#ifdef DK_HAVE_ONEDNN
-DK_DECLARE_IMPLS(EltwiseImpl, eltwise_forward_onednn_impl, eltwise_backward_onednn_impl)
-DK_DECLARE_IMPLS(SoftmaxImpl, softmax_forward_onednn_impl, softmax_backward_onednn_impl)
-DK_DECLARE_IMPLS(BatchnormImpl, batchnorm_forward_onednn_impl, batchnorm_backward_onednn_impl)
-DK_DECLARE_IMPLS(Pool2dImpl, pool2d_forward_onednn_impl, pool2d_backward_onednn_impl)
-DK_DECLARE_IMPLS(Conv2dImpl, conv2d_onednn_impl)
-#endif
-#undef DK_DECLARE_IMPLS
 
 namespace {
 
@@ -179,6 +47,65 @@ const List<Impl> &pick_list(dk_backend backend, const char *op, const List<Impl>
 #else
 #define DK_ONEDNN(impl)
 #endif
+
+// ---- matmul (issue 3), attention (issue 5) --------------------------------------------------------
+extern const MatmulImpl matmul_ref, matmul_gemm /* cpu/gemm */, matmul_cuda;
+extern const MatmulBatchedImpl matmul_batched_ref, matmul_batched_gemm /* cpu/gemm */, matmul_batched_cuda;
+extern const AttentionImpl attention_ref, attention_cpu /* cpu/attention */, attention_cuda;
+#ifdef DK_HAVE_ONEDNN
+extern const MatmulImpl matmul_onednn;
+extern const MatmulBatchedImpl matmul_batched_onednn;
+extern const AttentionImpl attention_onednn;
+#endif
+
+DK_OP_LIST(matmul_impls, MatmulImpl, matmul_ref, matmul_cuda, (&matmul_gemm,), (DK_ONEDNN(matmul_onednn)))
+DK_OP_LIST(matmul_batched_impls, MatmulBatchedImpl, matmul_batched_ref, matmul_batched_cuda, (&matmul_batched_gemm,),
+           (DK_ONEDNN(matmul_batched_onednn)))
+DK_OP_LIST(attention_impls, AttentionImpl, attention_ref, attention_cuda, (&attention_cpu,),
+           (DK_ONEDNN(attention_onednn)))
+
+// ---- training ops (issue 6) ----------------------------------------------------------------------
+// The CPU backends share these lists: the reference catches everything, and faster kernels go in
+// front of it (conv2d as im2col + the backend's own matmul). The cuda backend has its own
+// implementation of each (cuda_ops.cpp: device pointers forwarded to libdeepkern_cuda) and no
+// fallback: the reference cannot read device memory.
+// One op's lists: reference, CPU (native and onednn) and cuda. Declared with DK_OP_LIST below.
+#define DK_DECLARE_IMPLS(Impl, ...) extern const Impl __VA_ARGS__;
+DK_DECLARE_IMPLS(BinaryImpl, binary_ref_impl, binary_cuda_impl)
+DK_DECLARE_IMPLS(ReduceImpl, reduce_ref_impl, reduce_cuda_impl)
+DK_DECLARE_IMPLS(CopyImpl, copy_ref_impl, copy_cuda_impl)
+DK_DECLARE_IMPLS(EltwiseImpl, eltwise_forward_ref_impl, eltwise_backward_ref_impl, eltwise_forward_cuda_impl,
+                 eltwise_backward_cuda_impl)
+DK_DECLARE_IMPLS(DropoutImpl, dropout_ref_impl, dropout_cuda_impl)
+DK_DECLARE_IMPLS(SoftmaxImpl, softmax_forward_ref_impl, softmax_backward_ref_impl, softmax_forward_cuda_impl,
+                 softmax_backward_cuda_impl)
+DK_DECLARE_IMPLS(XentImpl, xent_forward_ref_impl, xent_backward_ref_impl, xent_forward_cuda_impl,
+                 xent_backward_cuda_impl)
+DK_DECLARE_IMPLS(BatchnormImpl, batchnorm_forward_ref_impl, batchnorm_backward_ref_impl, batchnorm_forward_cuda_impl,
+                 batchnorm_backward_cuda_impl)
+DK_DECLARE_IMPLS(LayernormImpl, layernorm_forward_ref_impl, layernorm_backward_ref_impl, layernorm_forward_cuda_impl,
+                 layernorm_backward_cuda_impl)
+DK_DECLARE_IMPLS(Pool2dImpl, pool2d_forward_ref_impl, pool2d_backward_ref_impl, pool2d_forward_cuda_impl,
+                 pool2d_backward_cuda_impl)
+DK_DECLARE_IMPLS(Conv2dImpl, conv2d_ref_impl, conv2d_im2col_impl, conv2d_cuda_impl)
+DK_DECLARE_IMPLS(Conv2dImpl, conv2d_direct_impl, conv2d_1x1_impl, conv2d_depthwise_impl)    // cpu/conv
+DK_DECLARE_IMPLS(Pool2dImpl, pool2d_forward_cpu_impl, pool2d_backward_cpu_impl)            // cpu/pool
+DK_DECLARE_IMPLS(EmbeddingImpl, embedding_forward_ref_impl, embedding_backward_ref_impl, embedding_forward_cuda_impl,
+                 embedding_backward_cuda_impl)
+DK_DECLARE_IMPLS(OptimImpl, optimizer_ref_impl, optimizer_cpu_impl, optimizer_cuda_impl) // cpu/optim
+DK_DECLARE_IMPLS(EltwiseImpl, eltwise_forward_cpu_impl, eltwise_backward_cpu_impl)         // cpu/eltwise
+DK_DECLARE_IMPLS(BatchnormImpl, batchnorm_forward_cpu_impl, batchnorm_backward_cpu_impl)   // cpu/norm
+DK_DECLARE_IMPLS(LayernormImpl, layernorm_forward_cpu_impl, layernorm_backward_cpu_impl)   // cpu/norm
+DK_DECLARE_IMPLS(SoftmaxImpl, softmax_forward_cpu_impl, softmax_backward_cpu_impl)         // cpu/softmax
+DK_DECLARE_IMPLS(XentImpl, xent_forward_cpu_impl, xent_backward_cpu_impl)                  // cpu/softmax
+#ifdef DK_HAVE_ONEDNN
+DK_DECLARE_IMPLS(EltwiseImpl, eltwise_forward_onednn_impl, eltwise_backward_onednn_impl)
+DK_DECLARE_IMPLS(SoftmaxImpl, softmax_forward_onednn_impl, softmax_backward_onednn_impl)
+DK_DECLARE_IMPLS(BatchnormImpl, batchnorm_forward_onednn_impl, batchnorm_backward_onednn_impl)
+DK_DECLARE_IMPLS(Pool2dImpl, pool2d_forward_onednn_impl, pool2d_backward_onednn_impl)
+DK_DECLARE_IMPLS(Conv2dImpl, conv2d_onednn_impl)
+#endif
+#undef DK_DECLARE_IMPLS
 
 DK_OP_LIST(binary_impls, BinaryImpl, binary_ref_impl, binary_cuda_impl, (), ())
 DK_OP_LIST(reduce_impls, ReduceImpl, reduce_ref_impl, reduce_cuda_impl, (), ())
