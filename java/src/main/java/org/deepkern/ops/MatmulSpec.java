@@ -34,14 +34,7 @@ public record MatmulSpec(long m, long n, long k, boolean transA, boolean transB,
         checkInputs(backend, a, b);
         check("c", c, backend);
         long m = a.size(0), k = a.size(1), n = b.size(1);
-        if (c.size(0) != m || c.size(1) != n)
-            throw new IllegalArgumentException("c is " + Arrays.toString(c.shape()) + " but a @ b is [" + m + ", " + n + "]");
-        if (!Float.isFinite(alpha)) throw new IllegalArgumentException("alpha must be finite, got " + alpha);
-        if (!Float.isFinite(beta)) throw new IllegalArgumentException("beta must be finite, got " + beta);
-        long ldc = leading(c, false);
-        if (ldc == 0)
-            throw new IllegalArgumentException("c must be row-major with a unit column stride (strides "
-                    + Arrays.toString(c.strides()) + "); write into a contiguous tensor and copy");
+        long ldc = checkOutput(c, m, n, alpha, beta);
         long lda = leading(a, false), ldb = leading(b, false);
         boolean ta = false, tb = false;
         if (lda == 0 && (lda = leading(a, true)) != 0) ta = true;
@@ -61,6 +54,15 @@ public record MatmulSpec(long m, long n, long k, boolean transA, boolean transB,
             throw new IllegalArgumentException("matmul inner dimensions differ: a is " + Arrays.toString(a.shape())
                     + " and the packed b is [" + k + ", " + n + "] (a's columns must equal b's rows)");
         long m = a.size(0);
+        long ldc = checkOutput(c, m, n, alpha, beta);
+        long lda = leading(a, false);
+        boolean ta = false;
+        if (lda == 0 && (lda = leading(a, true)) != 0) ta = true;
+        return new MatmulSpec(m, n, k, ta, false, lda, Math.max(1, n), ldc, alpha, beta);
+    }
+
+    /** Checks that c is [m, n] and row-major and the scalars finite; returns c's leading dimension. */
+    private static long checkOutput(Tensor c, long m, long n, float alpha, float beta) {
         if (c.size(0) != m || c.size(1) != n)
             throw new IllegalArgumentException("c is " + Arrays.toString(c.shape()) + " but a @ b is [" + m + ", " + n + "]");
         if (!Float.isFinite(alpha)) throw new IllegalArgumentException("alpha must be finite, got " + alpha);
@@ -69,10 +71,7 @@ public record MatmulSpec(long m, long n, long k, boolean transA, boolean transB,
         if (ldc == 0)
             throw new IllegalArgumentException("c must be row-major with a unit column stride (strides "
                     + Arrays.toString(c.strides()) + "); write into a contiguous tensor and copy");
-        long lda = leading(a, false);
-        boolean ta = false;
-        if (lda == 0 && (lda = leading(a, true)) != 0) ta = true;
-        return new MatmulSpec(m, n, k, ta, false, lda, Math.max(1, n), ldc, alpha, beta);
+        return ldc;
     }
 
     /** Validates the operands of {@code a @ b} (for ops that allocate C only after this check). */
